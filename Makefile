@@ -1,0 +1,33 @@
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+
+.PHONY: run test examples clean
+
+# One stamp per install flavour, so `make run` never pulls the test tools and a changed
+# pyproject.toml reinstalls.
+$(VENV)/.installed-run: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed-run
+	$(BIN)/bolservice serve --host 127.0.0.1 --port $(PORT) --root ./workspaces
+
+test: $(VENV)/.installed-test
+	$(BIN)/pytest -q
+
+# Regenerates examples/sample.pdf, sample.csv and sample_bol.csv.
+examples: $(VENV)/.installed-test
+	$(BIN)/python -m tests.bolpdf examples
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

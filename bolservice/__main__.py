@@ -1,0 +1,3 @@
+from bolservice.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""The BOL engine: pure functions from PDF bytes and spreadsheets to the BOL CSV.
+
+No HTTP, no workspace, no global state: bytes and tables in, rows and CSV out.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    BolInputError,
+    EncryptedPdfError,
+    MissingColumnsError,
+    NoInvoiceError,
+    NoMatchError,
+    NotAPdfError,
+    NotASpreadsheetError,
+    TooManyPagesError,
+    UnreadablePdfError,
+    UnreadableSpreadsheetError,
+    UnsupportedFileError,
+    UnusableContentError,
+)
+from .export import BOL_COLUMNS, extraction_records, write_bol_csv
+from .merge import MergeResult, merge
+from .model import Extraction, Invoice, PdfRow, ReportWarning
+from .parse import assemble, parse_page
+from .spreadsheet import Spreadsheet, read_spreadsheet
+from .text import PdfSource, read_pdf_pages
+
+
+def extract_pdf(source: PdfSource, *, max_pages: int | None = None) -> Extraction:
+    """Read a BOL PDF into its invoices, rows and report."""
+    pages = read_pdf_pages(source, max_pages=max_pages)
+    return assemble(parse_page(number, lines) for number, lines in enumerate(pages, 1))
+
+
+__all__ = [
+    "BOL_COLUMNS", "BolInputError", "EncryptedPdfError", "Extraction", "Invoice",
+    "MergeResult", "MissingColumnsError", "NoInvoiceError", "NoMatchError", "NotAPdfError",
+    "NotASpreadsheetError", "PdfRow", "PdfSource", "ReportWarning", "Spreadsheet",
+    "TooManyPagesError", "UnreadablePdfError", "UnreadableSpreadsheetError",
+    "UnsupportedFileError", "UnusableContentError", "assemble", "extract_pdf",
+    "extraction_records", "merge", "parse_page", "read_pdf_pages", "read_spreadsheet",
+    "write_bol_csv",
+]

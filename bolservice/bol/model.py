@@ -1,0 +1,79 @@
+"""The engine's values: what a PDF yields and what a report says about it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class ReportWarning:
+    """Something the engine noticed and did not silently fix or drop.
+
+    ``page`` is 1-based; ``text`` is the offending line as read, when there is one.
+    """
+
+    code: str
+    message: str
+    page: int | None = None
+    text: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        where = f"page {self.page}: " if self.page is not None else ""
+        shown = f" [{self.text}]" if self.text else ""
+        return f"{where}{self.message}{shown}"
+
+
+@dataclass(frozen=True)
+class PdfRow:
+    """One table row of a BOL page; numbers as printed, thousands separators removed."""
+
+    invoice: str
+    style: str
+    cartons: str
+    pieces: str
+    weight: str
+    page: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    cartons: str
+    pieces: str
+    weight: str
+
+
+@dataclass
+class Invoice:
+    """One invoice with its rows in PDF order and the figures that apply to all of them."""
+
+    number: str
+    first_page: int
+    last_page: int
+    rows: list[PdfRow] = field(default_factory=list)
+    total_pieces: str = ""
+    total_weight: str = ""
+    cube: str = ""
+
+
+@dataclass
+class Extraction:
+    """Everything read from one PDF: its invoices in order, and the report."""
+
+    pages: int
+    invoices: list[Invoice]
+    warnings: list[ReportWarning]
+
+    @property
+    def rows(self) -> list[PdfRow]:
+        return [row for invoice in self.invoices for row in invoice.rows]
+
+    def summary(self) -> dict:
+        return {
+            "pages": self.pages,
+            "invoices": len(self.invoices),
+            "rows": len(self.rows),
+            "warnings": [w.to_dict() for w in self.warnings],
+        }

@@ -1,0 +1,239 @@
+"""Page lines → invoices and rows, per §1 of the BOL format contract.
+
+``parse_page`` reads one page on its own; ``assemble`` joins pages into invoices. Keeping
+them apart lets a caller re-read a single page with another text engine and reassemble.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .errors import NoInvoiceError
+from .model import Extraction, Invoice, PdfRow, ReportWarning, Totals
+
+_INT = r"(?:\d{1,3}(?:,\d{3})+|\d+)"
+INTEGER = re.compile(rf"{_INT}")
+NUMBER = re.compile(rf"{_INT}(?:\.\d+)?")
+TWO_DECIMALS = re.compile(rf"{_INT}\.\d\d")
+
+_INVOICE = re.compile(r"BILL OF LADING\s+([A-Za-z]\d+)\b", re.IGNORECASE)
+_HEADER_WORDS = ("CARTONS", "STYLE", "PIECES")
+_TOTALS_MARK = "TOTAL CARTONS"
+_SHIPPING_MARK = "SHIPPING INSTRUCTIONS:"
+_TOTALS = re.compile(
+    rf"({_INT})\s+TOTAL\s+CARTONS\s+({_INT})\s+TOTAL\s+PIECES\b.*?\bWGT\s+({_INT}(?:\.\d+)?)",
+    re.IGNORECASE,
+)
+# Lines a BOL prints between rows that are not rows and not worth a warning.
+_NON_ROW = re.compile(r"CONTINUED\b.*|PAGE\s+\d+(?:\s+OF\s+\d+)?", re.IGNORECASE)
+
+
+def plain(number: str) -> str:
+    """The number as the CSV writes it: thousands separators gone, decimals as printed."""
+    return number.replace(",", "")
+
+
+@dataclass
+class PageParse:
+    """What one page says, before it is joined to the other pages of its invoice."""
+
+    number: int
+    invoice: str | None
+    rows: list[PdfRow] = field(default_factory=list)
+    totals: Totals | None = None
+    cube: str | None = None
+    warnings: list[ReportWarning] = field(default_factory=list)
+
+
+def parse_row(line: str) -> tuple[str, str, str, str] | None:
+    """Cartons, Style, Pieces, Weight of a row line, or None if the line is not a row."""
+    tokens = line.split()
+    if len(tokens) < 4:
+        return None
+    cartons, style, pieces = tokens[:3]
+    if not (INTEGER.fullmatch(cartons) and INTEGER.fullmatch(pieces)):
+        return None
+    # The weight is the last number on the line; the description before it may hold digits.
+    weight = next((t for t in reversed(tokens[3:]) if NUMBER.fullmatch(t)), None)
+    if weight is None:
+        return None
+    return plain(cartons), style, plain(pieces), plain(weight)
+
+
+def is_cube_line(line: str) -> bool:
+    return TWO_DECIMALS.fullmatch(line.strip()) is not None
+
+
+def parse_page(number: int, lines: list[str]) -> PageParse:
+    """Read one page: its invoice number, rows, totals line and cube, with warnings."""
+    invoice = next((m.group(1) for m in map(_INVOICE.search, lines) if m), None)
+    page = PageParse(number=number, invoice=invoice)
+    header = _find(lines, lambda ln: all(w in ln.upper() for w in _HEADER_WORDS))
+    start = header + 1 if header is not None else 0
+    if invoice is None:
+        _warn_orphan_page(page, lines[start:] if header is not None else [])
+        return page
+    if header is None:
+        page.warnings.append(ReportWarning(
+            "no_table_header",
+            f"no CARTONS / STYLE / PIECES header; no rows read for invoice {invoice}",
+            number,
+        ))
+
+    end, floor = len(lines), start - 1  # floor: the last line the cube scan may not cross
+    for index in range(start, len(lines)):
+        line = lines[index]
+        upper = line.upper()
+        if _TOTALS_MARK in upper:
+            page.totals = _read_totals(page, line)
+            floor = index
+            end = _find(lines, lambda ln: _SHIPPING_MARK in ln.upper(), index + 1)
+            break
+        if _SHIPPING_MARK in upper:
+            end = index
+            break
+        if header is not None and _read_body_line(page, invoice, line):
+            floor = index
+    else:
+        end = None
+
+    if end is not None:
+        page.cube = _scan_cube(lines, end, floor)
+    return page
+
+
+def _find(lines: list[str], predicate, start: int = 0) -> int | None:
+    return next((i for i in range(start, len(lines)) if predicate(lines[i])), None)
+
+
+def _read_body_line(page: PageParse, invoice: str, line: str) -> bool:
+    """Take a line under the header; True when it was a row."""
+    fields = parse_row(line)
+    if fields is not None:
+        cartons, style, pieces, weight = fields
+        page.rows.append(PdfRow(invoice, style, cartons, pieces, weight, page.number))
+        return True
+    stripped = line.strip()
+    if stripped and not is_cube_line(stripped) and not _NON_ROW.fullmatch(stripped):
+        page.warnings.append(ReportWarning(
+            "skipped_line", "line under the table header is not a row; skipped",
+            page.number, stripped,
+        ))
+    return False
+
+
+def _read_totals(page: PageParse, line: str) -> Totals | None:
+    match = _TOTALS.search(line)
+    if match is None:
+        page.warnings.append(ReportWarning(
+            "unreadable_totals",
+            "TOTAL CARTONS line is not '<n> TOTAL CARTONS <n> TOTAL PIECES TOTAL VOL / WGT <n>'"
+            "; its figures are not used",
+            page.number, line.strip(),
+        ))
+        return None
+    return Totals(*(plain(g) for g in match.groups()))
+
+
+def _scan_cube(lines: list[str], shipping: int, floor: int) -> str | None:
+    """The first two-decimal number above SHIPPING INSTRUCTIONS, below the table."""
+    for index in range(shipping - 1, floor, -1):
+        for token in reversed(lines[index].split()):
+            if TWO_DECIMALS.fullmatch(token):
+                return plain(token)
+    return None
+
+
+def _warn_orphan_page(page: PageParse, body: list[str]) -> None:
+    rows = sum(parse_row(line) is not None for line in body)
+    lost = f"; its {rows} table row(s) are not in the output" if rows else ""
+    page.warnings.append(ReportWarning(
+        "page_without_invoice",
+        f"no 'BILL OF LADING <number>' line, so the page belongs to no invoice{lost}",
+        page.number,
+    ))
+
+
+def assemble(pages: Iterable[PageParse]) -> Extraction:
+    """Join parsed pages into invoices (ordered by first page), with invoice warnings."""
+    pages = list(pages)
+    warnings = [w for page in pages for w in page.warnings]
+    grouped: dict[str, list[PageParse]] = {}
+    for page in pages:
+        if page.invoice is not None:
+            grouped.setdefault(page.invoice, []).append(page)
+    if not grouped:
+        raise NoInvoiceError(
+            f"no invoice found: none of the {len(pages)} page(s) has a "
+            "'BILL OF LADING <number>' line; is this a Bill of Lading PDF?"
+        )
+    invoices = [_build_invoice(number, group, warnings) for number, group in grouped.items()]
+    if not any(invoice.rows for invoice in invoices):
+        raise NoInvoiceError(
+            "no invoice rows found: no line under a CARTONS / STYLE / PIECES header reads "
+            "as '<cartons> <style> <pieces> ... <weight>'"
+        )
+    return Extraction(pages=len(pages), invoices=invoices, warnings=warnings)
+
+
+def _build_invoice(number: str, pages: list[PageParse], warnings: list[ReportWarning]) -> Invoice:
+    invoice = Invoice(number, pages[0].number, pages[-1].number)
+    invoice.rows = [row for page in pages for row in page.rows]
+    last = invoice.last_page
+    if not invoice.rows:
+        warnings.append(ReportWarning("invoice_without_rows", f"invoice {number} has no rows", last))
+    _settle_totals(invoice, [(p.number, p.totals) for p in pages if p.totals], warnings)
+    _settle_cube(invoice, [(p.number, p.cube) for p in pages if p.cube is not None], warnings)
+    return invoice
+
+
+def _settle_totals(invoice: Invoice, printed: list[tuple[int, Totals]], warnings: list) -> None:
+    pieces = sum(int(row.pieces) for row in invoice.rows)
+    weight = sum((Decimal(row.weight) for row in invoice.rows), Decimal(0)).quantize(Decimal("0.01"))
+    if not printed:
+        invoice.total_pieces, invoice.total_weight = str(pieces), str(weight)
+        warnings.append(ReportWarning(
+            "computed_totals",
+            f"invoice {invoice.number} has no totals line; Total Pieces and Total Weight "
+            "are the sums of its rows",
+            invoice.last_page,
+        ))
+        return
+    page, totals = printed[-1]
+    if len(printed) > 1:
+        warnings.append(ReportWarning(
+            "several_totals",
+            f"invoice {invoice.number} has {len(printed)} totals lines; the last one is used",
+            page,
+        ))
+    invoice.total_pieces, invoice.total_weight = totals.pieces, totals.weight
+    cartons = sum(int(row.cartons) for row in invoice.rows)
+    if (int(totals.cartons), int(totals.pieces), Decimal(totals.weight)) != (cartons, pieces, weight):
+        warnings.append(ReportWarning(
+            "totals_mismatch",
+            f"invoice {invoice.number}: printed totals ({totals.cartons} cartons, "
+            f"{totals.pieces} pieces, weight {totals.weight}) differ from the sum of its rows "
+            f"({cartons} cartons, {pieces} pieces, weight {weight}); the printed totals are used",
+            page,
+        ))
+
+
+def _settle_cube(invoice: Invoice, found: list[tuple[int, str]], warnings: list) -> None:
+    if not found:
+        warnings.append(ReportWarning(
+            "no_cube",
+            f"invoice {invoice.number}: no BOL cube (a number with two decimals above "
+            "SHIPPING INSTRUCTIONS:); BOL Cube is left empty",
+            invoice.last_page,
+        ))
+        return
+    page, invoice.cube = found[0]
+    if any(cube != invoice.cube for _, cube in found[1:]):
+        warnings.append(ReportWarning(
+            "several_cubes",
+            f"invoice {invoice.number} prints different cubes; the first, {invoice.cube}, is used",
+            page,
+        ))

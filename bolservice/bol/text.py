@@ -1,0 +1,83 @@
+"""PDF bytes → the text lines of each page.
+
+This is the engine's only contact with a PDF library, so another text engine can be put
+beside pdfplumber here without the parser noticing.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import pdfplumber
+from pdfminer.pdfdocument import PDFPasswordIncorrect
+from pdfminer.psparser import PSException
+from pdfplumber.utils.exceptions import PdfminerException
+
+from .errors import EncryptedPdfError, NotAPdfError, TooManyPagesError, UnreadablePdfError
+
+PdfSource = bytes | str | os.PathLike | BinaryIO
+
+# Readers accept junk before the header; so do we, within the first kilobyte.
+_MAGIC = b"%PDF-"
+_MAGIC_WINDOW = 1024
+
+
+def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator[list[str]]:
+    """Yield each page's text lines in page order, closing each page once it is read.
+
+    Closing a page drops pdfplumber's per-page caches, so memory stays flat however long
+    the PDF is. Raises the engine's input errors for anything that is not a readable PDF.
+    """
+    stream = _open_stream(source)
+    try:
+        _check_magic(stream)
+        try:
+            with pdfplumber.open(stream) as pdf:
+                if max_pages is not None and len(pdf.pages) > max_pages:
+                    raise TooManyPagesError(
+                        f"the PDF has {len(pdf.pages)} pages, over the limit of {max_pages}; "
+                        "split it and upload the parts"
+                    )
+                for page in pdf.pages:
+                    text = page.extract_text() or ""
+                    page.close()
+                    yield text.splitlines()
+        except (PdfminerException, PSException) as error:
+            raise _pdf_error(error) from error
+    finally:
+        if stream is not source:
+            stream.close()
+
+
+def _open_stream(source: PdfSource) -> BinaryIO:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return io.BytesIO(source)
+    if isinstance(source, str | os.PathLike):
+        return open(source, "rb")
+    return source
+
+
+def _check_magic(stream: BinaryIO) -> None:
+    start = stream.tell()
+    head = stream.read(_MAGIC_WINDOW)
+    stream.seek(start)
+    if _MAGIC not in head:
+        raise NotAPdfError(
+            "the file is not a PDF (it does not start with %PDF-); upload the BOL as a PDF"
+        )
+
+
+def _pdf_error(error: Exception) -> Exception:
+    # pdfplumber wraps pdfminer's errors when it opens a file, not always while it reads.
+    cause = error.args[0] if isinstance(error, PdfminerException) and error.args else error
+    if isinstance(cause, PDFPasswordIncorrect):
+        return EncryptedPdfError(
+            "the PDF is password-protected; upload a copy saved without a password"
+        )
+    return UnreadablePdfError(
+        f"the PDF could not be read ({type(cause).__name__}: {cause}); "
+        "it may be truncated or damaged, so export it again"
+    )

@@ -1,0 +1,172 @@
+"""The ``bolservice`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .bol import (
+    BolInputError,
+    extract_pdf,
+    extraction_records,
+    merge,
+    read_spreadsheet,
+    write_bol_csv,
+)
+from .bol.spreadsheet import Spreadsheet
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bolservice", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"bolservice {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    process = commands.add_parser(
+        "process", help="turn BOL PDFs (and a spreadsheet) into BOL CSVs",
+        description="Write the 28-column BOL CSV of each PDF, merged with --csv if given. "
+                    "The report goes to stderr.",
+    )
+    process.add_argument("pdfs", nargs="+", type=Path, metavar="PDF")
+    process.add_argument("--csv", type=Path, metavar="SPREADSHEET",
+                         help="the incoming spreadsheet (.csv, .xlsx, .xls) to merge")
+    target = process.add_mutually_exclusive_group()
+    target.add_argument("-o", "--output", type=Path, metavar="OUT.csv",
+                        help="write the CSV here instead of stdout (one PDF only)")
+    target.add_argument("--out-dir", type=Path, metavar="DIR",
+                        help="write <pdf name>.csv for each PDF into DIR")
+    process.add_argument("--max-pages", type=int, default=None,
+                         help="refuse PDFs with more pages than this")
+    process.set_defaults(run=_process_command)
+    return parser
+
+
+def _process_command(args: argparse.Namespace) -> int:
+    if len(args.pdfs) > 1 and args.out_dir is None:
+        return _fail("several PDFs need --out-dir DIR (one CSV is written per PDF)")
+    try:
+        sheet = read_spreadsheet(args.csv.read_bytes()) if args.csv else None
+    except (OSError, BolInputError) as error:
+        return _fail(f"{args.csv}: {_reason(error)}")
+    if args.out_dir is None:
+        return _process_one(args.pdfs[0], sheet, args.output, args.max_pages)
+    return _process_batch(args.pdfs, sheet, args.out_dir, args.max_pages)
+
+
+def _process_one(pdf: Path, sheet: Spreadsheet | None, output: Path | None,
+                 max_pages: int | None) -> int:
+    try:
+        result = process_pdf(pdf, sheet, max_pages)
+        if output is not None:
+            write_atomically(output, result.csv)
+    except (OSError, BolInputError) as error:
+        return _fail(f"{pdf}: {_reason(error)}")
+    print("\n".join(result.report), file=sys.stderr)
+    if output is None:
+        sys.stdout.write(result.csv)
+    return 0
+
+
+def _process_batch(pdfs: list[Path], sheet: Spreadsheet | None, out_dir: Path,
+                   max_pages: int | None) -> int:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress = Progress(len(pdfs)) if sys.stderr.isatty() else None
+    failed, warned = [], 0
+    for done, pdf in enumerate(pdfs):
+        if progress:
+            progress.show(done, pdf.name)
+        try:
+            result = process_pdf(pdf, sheet, max_pages)
+            write_atomically(out_dir / f"{pdf.stem}.csv", result.csv)
+        except (OSError, BolInputError) as error:
+            failed.append(f"{pdf}: {_reason(error)}")
+            continue
+        warned += result.warnings
+    if progress:
+        progress.show(len(pdfs), "")
+        progress.close()
+    for reason in failed:
+        print(f"error: {reason}", file=sys.stderr)
+    print(f"{len(pdfs)} PDF(s): {len(pdfs) - len(failed)} written to {out_dir}, "
+          f"{len(failed)} failed, {warned} warning(s)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+@dataclass
+class Processed:
+    csv: str
+    report: list[str]  # summary lines, then one line per warning
+    warnings: int
+
+
+def process_pdf(pdf: Path, sheet: Spreadsheet | None, max_pages: int | None) -> Processed:
+    """The BOL CSV of one PDF and the report that describes it."""
+    extraction = extract_pdf(pdf, max_pages=max_pages)
+    lines = [f"{pdf}: {extraction.pages} page(s), {len(extraction.invoices)} invoice(s), "
+             f"{len(extraction.rows)} row(s)"]
+    warnings = list(extraction.warnings)
+    if sheet is None:
+        records = extraction_records(extraction)
+    else:
+        merged = merge(extraction, sheet)
+        records, warnings = merged.records, warnings + merged.warnings
+        lines.append(f"merged: {merged.rows_in_file} spreadsheet row(s), "
+                     f"{merged.rows_matched} matched, {merged.pdf_rows_unmatched} PDF row(s) "
+                     f"unmatched, {merged.file_rows_unmatched} spreadsheet row(s) unmatched")
+    lines += [f"  warning: {warning}" for warning in warnings]
+    return Processed(write_bol_csv(records), lines, len(warnings))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write beside the target and rename, so a reader never sees half a file."""
+    path = path.resolve()
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+class Progress:
+    """A one-line progress bar on stderr, for terminals only."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def show(self, done: int, name: str) -> None:
+        filled = self.WIDTH * done // max(self.total, 1)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        sys.stderr.write(f"\r[{bar}] {done}/{self.total} {name[:40]:<40}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    return str(error)
+
+
+def _fail(reason: str) -> int:
+    print(f"error: {reason}", file=sys.stderr)
+    return 2
+
+
