@@ -20,6 +20,9 @@ from .bol import (
 )
 from .bol.spreadsheet import Spreadsheet
 
+UNUSABLE = 1  # an input could not be used; the reason is on stderr
+USAGE = 2  # the command line itself is wrong, as argparse reports it
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -52,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _process_command(args: argparse.Namespace) -> int:
     if len(args.pdfs) > 1 and args.out_dir is None:
-        return _fail("several PDFs need --out-dir DIR (one CSV is written per PDF)")
+        return _fail("several PDFs need --out-dir DIR (one CSV is written per PDF)", USAGE)
     try:
         sheet = read_spreadsheet(args.csv.read_bytes()) if args.csv else None
     except (OSError, BolInputError) as error:
@@ -98,7 +101,7 @@ def _process_batch(pdfs: list[Path], sheet: Spreadsheet | None, out_dir: Path,
         print(f"error: {reason}", file=sys.stderr)
     print(f"{len(pdfs)} PDF(s): {len(pdfs) - len(failed)} written to {out_dir}, "
           f"{len(failed)} failed, {warned} warning(s)", file=sys.stderr)
-    return 1 if failed else 0
+    return UNUSABLE if failed else 0
 
 
 @dataclass
@@ -165,8 +168,8 @@ def _reason(error: Exception) -> str:
     return str(error)
 
 
-def _fail(reason: str) -> int:
+def _fail(reason: str, code: int = UNUSABLE) -> int:
     print(f"error: {reason}", file=sys.stderr)
-    return 2
+    return code
 
 

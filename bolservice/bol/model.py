@@ -26,7 +26,7 @@ class ReportWarning:
         return f"{where}{self.message}{shown}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PdfRow:
     """One table row of a BOL page; numbers as printed, thousands separators removed."""
 

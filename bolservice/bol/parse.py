@@ -7,7 +7,7 @@ them apart lets a caller re-read a single page with another text engine and reas
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -83,29 +83,31 @@ def parse_page(number: int, lines: list[str]) -> PageParse:
             number,
         ))
 
-    end, floor = len(lines), start - 1  # floor: the last line the cube scan may not cross
+    # The table ends at the totals line, the shipping instructions or the page's end; the
+    # cube is looked for between the table's last line (floor) and the instructions.
+    shipping, floor = None, start - 1
     for index in range(start, len(lines)):
         line = lines[index]
-        upper = line.upper()
-        if _TOTALS_MARK in upper:
+        if _TOTALS_MARK in line.upper():
             page.totals = _read_totals(page, line)
             floor = index
-            end = _find(lines, lambda ln: _SHIPPING_MARK in ln.upper(), index + 1)
+            shipping = _find(lines, _is_shipping, index + 1)
             break
-        if _SHIPPING_MARK in upper:
-            end = index
+        if _is_shipping(line):
+            shipping = index
             break
         if header is not None and _read_body_line(page, invoice, line):
             floor = index
-    else:
-        end = None
-
-    if end is not None:
-        page.cube = _scan_cube(lines, end, floor)
+    if shipping is not None:
+        page.cube = _scan_cube(lines, shipping, floor)
     return page
 
 
-def _find(lines: list[str], predicate, start: int = 0) -> int | None:
+def _is_shipping(line: str) -> bool:
+    return _SHIPPING_MARK in line.upper()
+
+
+def _find(lines: list[str], predicate: Callable[[str], bool], start: int = 0) -> int | None:
     return next((i for i in range(start, len(lines)) if predicate(lines[i])), None)
 
 

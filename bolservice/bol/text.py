@@ -12,8 +12,11 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 import pdfplumber
-from pdfminer.pdfdocument import PDFPasswordIncorrect
+from pdfminer.pdfdocument import PDFDocument, PDFPasswordIncorrect
+from pdfminer.pdfpage import PDFPage
+from pdfminer.pdftypes import resolve1
 from pdfminer.psparser import PSException
+from pdfplumber.page import Page
 from pdfplumber.utils.exceptions import PdfminerException
 
 from .errors import EncryptedPdfError, NotAPdfError, TooManyPagesError, UnreadablePdfError
@@ -26,22 +29,24 @@ _MAGIC_WINDOW = 1024
 
 
 def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator[list[str]]:
-    """Yield each page's text lines in page order, closing each page once it is read.
+    """Yield each page's text lines in page order, one page in memory at a time.
 
-    Closing a page drops pdfplumber's per-page caches, so memory stays flat however long
-    the PDF is. Raises the engine's input errors for anything that is not a readable PDF.
+    ``pdfplumber.PDF.pages`` would build every page up front and pdfminer would cache
+    every decoded content stream, so memory would grow with the page count. Instead the
+    document cache is off and each page is built, read and closed in turn (fonts stay
+    cached in the resource manager, so speed is unchanged). Raises the engine's input
+    errors for anything that is not a readable PDF.
     """
     stream = _open_stream(source)
     try:
         _check_magic(stream)
         try:
             with pdfplumber.open(stream) as pdf:
-                if max_pages is not None and len(pdf.pages) > max_pages:
-                    raise TooManyPagesError(
-                        f"the PDF has {len(pdf.pages)} pages, over the limit of {max_pages}; "
-                        "split it and upload the parts"
-                    )
-                for page in pdf.pages:
+                pdf.doc.caching = False
+                _check_page_count(_declared_page_count(pdf.doc), max_pages)
+                for number, page_object in enumerate(PDFPage.create_pages(pdf.doc), 1):
+                    _check_page_count(number, max_pages)
+                    page = Page(pdf, page_object, page_number=number, initial_doctop=0)
                     text = page.extract_text() or ""
                     page.close()
                     yield text.splitlines()
@@ -50,6 +55,22 @@ def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterat
     finally:
         if stream is not source:
             stream.close()
+
+
+def _declared_page_count(doc: PDFDocument) -> int | None:
+    """The page tree's own count: lets an oversized PDF be refused before any page is read."""
+    try:
+        count = resolve1(resolve1(doc.catalog["Pages"])["Count"])
+    except (KeyError, TypeError, PSException):
+        return None
+    return count if isinstance(count, int) else None
+
+
+def _check_page_count(count: int | None, max_pages: int | None) -> None:
+    if count is not None and max_pages is not None and count > max_pages:
+        raise TooManyPagesError(
+            f"the PDF has more than {max_pages} pages, the limit; split it and upload the parts"
+        )
 
 
 def _open_stream(source: PdfSource) -> BinaryIO:
