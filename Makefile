@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test examples clean
+.PHONY: run test bench examples clean
 
 # One stamp per install flavour, so `make run` never pulls the test tools and a changed
 # pyproject.toml reinstalls.
@@ -24,6 +24,10 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q
+
+# Engine benchmarks; results and how to read them are in docs/BENCHMARKS.md.
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench.parse_memory
 
 # Regenerates examples/sample.pdf, sample.csv and sample_bol.csv.
 examples: $(VENV)/.installed-test
