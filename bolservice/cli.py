@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .config import PREFIX, Settings
 from .bol import (
     BolInputError,
     extract_pdf,
@@ -50,7 +52,40 @@ def _parser() -> argparse.ArgumentParser:
     process.add_argument("--max-pages", type=int, default=None,
                          help="refuse PDFs with more pages than this")
     process.set_defaults(run=_process_command)
+
+    serve = commands.add_parser(
+        "serve", help="serve the HTTP API",
+        description="Serve the HTTP API. Options override the BOLSERVICE_* variables of the same name.",
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument("--root", type=Path, help="workspace root (default ./workspaces)")
+    serve.set_defaults(run=_serve_command)
     return parser
+
+
+def _serve_command(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    for name in ("host", "port", "workers", "root"):
+        if getattr(args, name) is not None:
+            os.environ[PREFIX + name.upper()] = str(getattr(args, name))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("bolservice")
+    if not os.environ.get(PREFIX + "DEBUG_TOKEN"):
+        # Set before the workers start, so they all accept the same token.
+        os.environ[PREFIX + "DEBUG_TOKEN"] = secrets.token_urlsafe(24)
+        log.info("/debug-sessions token (set BOLSERVICE_DEBUG_TOKEN to choose one): %s",
+                 os.environ[PREFIX + "DEBUG_TOKEN"])
+    settings = Settings.from_env()
+    settings.root.mkdir(parents=True, exist_ok=True)
+    # access_log off: uvicorn's access log prints whole query strings, sids included.
+    uvicorn.run("bolservice.web.app:create_app", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers, access_log=False, log_level="info")
+    return 0
 
 
 def _process_command(args: argparse.Namespace) -> int:

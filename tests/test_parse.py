@@ -247,3 +247,13 @@ def test_parse_page_on_lines_reads_the_contract_example():
     assert (first.cube, last.cube) == (None, "45.60")
     assert last.totals is not None and (last.totals.pieces, last.totals.weight) == ("360", "87.75")
     assert first.warnings == last.warnings == []
+
+
+def test_extraction_survives_a_json_round_trip():
+    import json
+
+    from bolservice.bol.model import Extraction
+
+    extraction = extract([BolInvoice("A1", items(3), totals=None, cube=None), BolInvoice("B2", items(2))])
+    again = Extraction.from_dict(json.loads(json.dumps(extraction.to_dict())))
+    assert again == extraction

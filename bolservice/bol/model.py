@@ -70,6 +70,20 @@ class Extraction:
     def rows(self) -> list[PdfRow]:
         return [row for invoice in self.invoices for row in invoice.rows]
 
+    def to_dict(self) -> dict:
+        """A JSON-ready form, so a merge can start from the PDF's rows without the PDF."""
+        return {
+            "pages": self.pages,
+            "invoices": [{**asdict(inv), "rows": [asdict(r) for r in inv.rows]} for inv in self.invoices],
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Extraction:
+        invoices = [Invoice(**{**inv, "rows": [PdfRow(**r) for r in inv["rows"]]})
+                    for inv in data["invoices"]]
+        return cls(data["pages"], invoices, [ReportWarning(**w) for w in data["warnings"]])
+
     def summary(self) -> dict:
         return {
             "pages": self.pages,

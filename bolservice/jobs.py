@@ -1,0 +1,107 @@
+"""The engine's work, run in a process pool off the event loop, under a deadline.
+
+Job functions take file paths and return plain values, so nothing large is pickled and
+each child reads only what it needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from .bol import extract_pdf, extraction_records, merge, read_spreadsheet, write_bol_csv
+from .bol.model import Extraction
+
+
+class JobTimeout(Exception):
+    """The job ran past its deadline; its process was stopped."""
+
+
+class JobCrashed(Exception):
+    """The process running the job died (out of memory, killed)."""
+
+
+@dataclass
+class PdfOutput:
+    csv: bytes
+    extraction: bytes  # JSON, for later merges
+    summary: dict
+
+
+@dataclass
+class MergeOutput:
+    csv: bytes
+    summary: dict
+
+
+def pdf_job(pdf_path: str, max_pages: int) -> PdfOutput:
+    extraction = extract_pdf(pdf_path, max_pages=max_pages)
+    return PdfOutput(
+        csv=write_bol_csv(extraction_records(extraction)).encode(),
+        extraction=json.dumps(extraction.to_dict()).encode(),
+        summary=extraction.summary(),
+    )
+
+
+def merge_job(extraction_path: str, sheet_path: str) -> MergeOutput:
+    with open(extraction_path, "rb") as handle:
+        extraction = Extraction.from_dict(json.load(handle))
+    with open(sheet_path, "rb") as handle:
+        sheet = read_spreadsheet(handle.read())
+    result = merge(extraction, sheet)
+    return MergeOutput(csv=write_bol_csv(result.records).encode(), summary=result.summary())
+
+
+def ready() -> bool:
+    """A no-op job: proves the pool answers, and warms a child's imports."""
+    return True
+
+
+class JobPool:
+    """A process pool that is replaced when a job overruns or a child dies."""
+
+    def __init__(self, workers: int, timeout: float) -> None:
+        self.workers = workers
+        self.timeout = timeout
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _current(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn: forking a process that runs an event loop and threads is not safe.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    async def run(self, function: Callable, *args, timeout: float | None = None):
+        """Run ``function(*args)`` in a child; a job broken by another's failure runs once more."""
+        for attempt in (1, 2):
+            pool = self._current()
+            future = asyncio.get_running_loop().run_in_executor(pool, function, *args)
+            try:
+                return await asyncio.wait_for(future, timeout or self.timeout)
+            except TimeoutError:
+                self._replace(pool, kill=True)
+                raise JobTimeout() from None
+            except BrokenProcessPool:
+                self._replace(pool, kill=False)
+                if attempt == 2:
+                    raise JobCrashed() from None
+
+    def _replace(self, pool: ProcessPoolExecutor, kill: bool) -> None:
+        if self._pool is pool:
+            self._pool = None
+        if kill:
+            # The executor cannot cancel a running job; stopping its processes is the only
+            # way to end it (Python 3.14 adds kill_workers() for this).
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,119 @@
+"""Per-workspace locks that hold across coroutines, threads, processes and containers.
+
+Handlers see only the ``Locker`` interface, so a networked locker (Redis, say) could stand
+in for the file locker without touching them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import os
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Protocol
+
+import filelock
+
+from .store import validate_sid
+
+
+class LockTimeout(Exception):
+    """The workspace stayed busy for the whole wait."""
+
+
+class Locker(Protocol):
+    def hold(self, sid: str) -> AbstractAsyncContextManager[None]:
+        """Hold ``sid``'s lock for the block; raise LockTimeout if it cannot be had in time."""
+
+    def is_held(self, sid: str) -> bool:
+        """Whether some request, in any process, holds ``sid``'s lock now."""
+
+
+class FileLocker:
+    """An ``asyncio.Lock`` per sid inside this process, an flock'd file across processes.
+
+    The file lock alone would not do: filelock locks are re-entrant within a thread and
+    every coroutine runs on the event-loop thread. The asyncio lock lets one coroutine per
+    sid through; that one then takes the file lock with non-blocking attempts between short
+    sleeps, so waiting never ties up a thread. Lock files live outside the workspaces, and
+    are never deleted while in use: clearing a workspace must not delete the lock others
+    wait on.
+    """
+
+    POLL_FIRST, POLL_MAX = 0.002, 0.05
+
+    def __init__(self, directory: Path, timeout: float) -> None:
+        self.directory = directory
+        self.timeout = timeout
+        self._local: dict[str, asyncio.Lock] = {}
+        self._waiters: dict[str, int] = {}
+
+    def _path(self, sid: str) -> Path:
+        return self.directory / f"{validate_sid(sid)}.lock"
+
+    @asynccontextmanager
+    async def hold(self, sid: str) -> AsyncIterator[None]:
+        path = self._path(sid)  # validates the sid before anything is keyed on it
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        local = self._local.setdefault(sid, asyncio.Lock())
+        self._waiters[sid] = self._waiters.get(sid, 0) + 1
+        try:
+            try:
+                await asyncio.wait_for(local.acquire(), self.timeout)
+            except TimeoutError:
+                raise LockTimeout(sid) from None
+            try:
+                shared = filelock.FileLock(path, thread_local=False)
+                await self._acquire(shared, deadline)
+                try:
+                    yield
+                finally:
+                    shared.release()
+            finally:
+                local.release()
+        finally:
+            self._forget(sid)
+
+    async def _acquire(self, shared: filelock.FileLock, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        pause = self.POLL_FIRST
+        while True:
+            try:
+                shared.acquire(timeout=0)
+                return
+            except filelock.Timeout:
+                if loop.time() >= deadline:
+                    raise LockTimeout(str(shared.lock_file)) from None
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self.POLL_MAX)
+
+    def _forget(self, sid: str) -> None:
+        """Drop a sid's asyncio lock once nobody waits on it, so the map stays small."""
+        self._waiters[sid] -= 1
+        if self._waiters[sid] == 0:
+            del self._waiters[sid]
+            del self._local[sid]
+
+    def is_held(self, sid: str) -> bool:
+        local = self._local.get(sid)
+        if local is not None and local.locked():
+            return True
+        try:
+            fd = os.open(self._path(sid), os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno in (errno.EAGAIN, errno.EACCES):
+                return True
+            raise
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)

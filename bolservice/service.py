@@ -1,0 +1,141 @@
+"""The workflow on one workspace: new, clear, upload, upload-csv, download, status.
+
+Every operation that reads or changes a workspace runs under that sid's lock; the engine
+runs in the job pool; files change only through the store's atomic commit. The HTTP layer
+calls these and shapes the answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from .config import Settings
+from .jobs import JobPool, merge_job, pdf_job
+from .locks import Locker
+from .store import Manifest, WorkspaceStore, new_sid, validate_sid
+
+# Roles of a workspace's files, as named in its manifest.
+PDF, EXTRACTION, PDF_CSV, SPREADSHEET, MERGED_CSV = "pdf", "extraction", "pdf_csv", "spreadsheet", "merged_csv"
+
+
+class MissingStep(Exception):
+    """The workspace lacks what the request needs; the message names the step to run."""
+
+
+def stage(manifest: Manifest) -> str:
+    """How far the workflow got: empty, pdf or merged."""
+    if MERGED_CSV in manifest.files:
+        return "merged"
+    return "pdf" if PDF_CSV in manifest.files else "empty"
+
+
+def iso(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
+
+
+class WorkspaceService:
+    def __init__(self, settings: Settings, store: WorkspaceStore, locker: Locker, pool: JobPool) -> None:
+        self.settings = settings
+        self.store = store
+        self.locker = locker
+        self.pool = pool
+
+    async def new(self, sid: str | None) -> Manifest:
+        sid = validate_sid(sid) if sid else new_sid()
+        async with self.locker.hold(sid):
+            return await asyncio.to_thread(self.store.create, sid)
+
+    async def clear(self, sid: str) -> bool:
+        validate_sid(sid)
+        async with self.locker.hold(sid):
+            return await asyncio.to_thread(self.store.delete, sid)
+
+    async def upload_pdf(self, sid: str, staged: Path, filename: str) -> dict:
+        """Parse the staged PDF and publish its rows; a previous merge is discarded."""
+        validate_sid(sid)
+        async with self.locker.hold(sid):
+            output = await self.pool.run(pdf_job, str(staged), self.settings.max_pages)
+            manifest = await asyncio.to_thread(self.store.ensure, sid)
+            manifest.files.pop(SPREADSHEET, None)
+            manifest.files.pop(MERGED_CSV, None)
+            counts = {k: v for k, v in output.summary.items() if k != "warnings"}
+            manifest.details = {"pdf": {"filename": filename, **counts,
+                                        "warnings": len(output.summary["warnings"])}}
+            await asyncio.to_thread(self.store.commit, manifest, {
+                PDF: staged, EXTRACTION: output.extraction, PDF_CSV: output.csv,
+            })
+        return output.summary
+
+    async def upload_spreadsheet(self, sid: str, staged: Path, filename: str) -> dict:
+        """Merge the staged spreadsheet with the PDF's rows; it replaces any earlier merge."""
+        validate_sid(sid)
+        async with self.locker.hold(sid):
+            manifest = self._manifest_with(sid, EXTRACTION, "upload-csv")
+            extraction = self.store.file_path(manifest, EXTRACTION)
+            output = await self.pool.run(merge_job, str(extraction), str(staged))
+            counts = {k: v for k, v in output.summary.items() if k != "warnings"}
+            manifest.details["csv"] = {"filename": filename, **counts,
+                                       "warnings": len(output.summary["warnings"])}
+            await asyncio.to_thread(self.store.commit, manifest, {
+                SPREADSHEET: staged, MERGED_CSV: output.csv,
+            })
+        return output.summary
+
+    async def open_result(self, sid: str) -> BinaryIO:
+        """The BOL CSV, opened under the lock: the open file outlives a later replacement."""
+        validate_sid(sid)
+        async with self.locker.hold(sid):
+            manifest = self._manifest_with(sid, PDF_CSV, "download")
+            role = MERGED_CSV if MERGED_CSV in manifest.files else PDF_CSV
+            return self.store.open(manifest, role)
+
+    def _manifest_with(self, sid: str, role: str, action: str) -> Manifest:
+        manifest = self.store.manifest(sid)
+        if manifest is None:
+            raise MissingStep(
+                f"there is no workspace for this _sid; POST /new-session?_sid=… then "
+                f"/upload the PDF before you {action}"
+            )
+        if role not in manifest.files:
+            raise MissingStep(f"this workspace has no PDF yet; POST /upload?_sid=… before you {action}")
+        return manifest
+
+    def status(self, sid: str) -> dict:
+        manifest = self.store.manifest(validate_sid(sid))
+        if manifest is None:
+            return {"status": "not_found", "session_id": sid, "exists": False, "has_pdf": False,
+                    "has_csv": False, "has_processed_data": False, "created_at": None,
+                    "updated_at": None, "stage": None}
+        return {
+            "status": "active", "session_id": sid, "exists": True,
+            "has_pdf": PDF in manifest.files, "has_csv": SPREADSHEET in manifest.files,
+            "has_processed_data": PDF_CSV in manifest.files,
+            "created_at": iso(manifest.created), "updated_at": iso(manifest.updated),
+            "stage": stage(manifest), **manifest.details,
+        }
+
+    def describe(self, sid: str, now: float | None = None) -> dict | None:
+        """One workspace as support sees it, or None if it is gone or not yet written."""
+        manifest = self.store.manifest(sid)
+        if manifest is None:
+            return None
+        now = now or time.time()
+        try:
+            files = self.store.file_sizes(sid)
+        except FileNotFoundError:
+            return None
+        return {
+            "session_id": sid, "created_at": iso(manifest.created), "updated_at": iso(manifest.updated),
+            "age_seconds": round(now - manifest.created, 1), "idle_seconds": round(now - manifest.updated, 1),
+            "stage": stage(manifest), "files": files, "locked": self.locker.is_held(sid),
+            **manifest.details,
+        }
+
+    def describe_all(self) -> list[dict]:
+        now = time.time()
+        found = (self.describe(sid, now) for sid in self.store.sids())
+        return sorted((d for d in found if d), key=lambda d: (d["created_at"], d["session_id"]))

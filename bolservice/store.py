@@ -1,0 +1,201 @@
+"""Workspaces on disk: ``<root>/<sid>`` directories, published atomically.
+
+The store owns every path. A sid is validated before any path is built from it, and the
+names of files inside a workspace are chosen here, never taken from a request.
+
+Each workspace has a manifest (``manifest.json``) that names its current files. It is the
+commit point: new files are written under fresh names, then the manifest is replaced
+atomically, then files it no longer names are removed. A crash at any moment leaves either
+the old manifest with its files or the new one with its files, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+MANIFEST = "manifest.json"
+# Service directories under the root; a leading dot keeps them out of the sid namespace.
+STAGING, TRASH, LOCKS = ".staging", ".trash", ".locks"
+
+
+class InvalidSid(ValueError):
+    pass
+
+
+def validate_sid(sid: str) -> str:
+    if not isinstance(sid, str) or not SID_PATTERN.fullmatch(sid):
+        raise InvalidSid("the session id (_sid) must be 1 to 128 characters of A-Z, a-z, 0-9, '_' or '-'")
+    return sid
+
+
+def new_sid() -> str:
+    """192 random bits, URL-safe: a sid is a bearer capability."""
+    return secrets.token_urlsafe(24)
+
+
+def short_sid(sid: str) -> str:
+    """How a sid may appear in a log: its first 8 characters."""
+    return sid[:8] + "…"
+
+
+@dataclass
+class Manifest:
+    """What a workspace holds. ``files`` maps a role (pdf, extraction, ...) to a file name."""
+
+    session_id: str
+    created: float
+    updated: float
+    files: dict[str, str] = field(default_factory=dict)
+    details: dict[str, dict] = field(default_factory=dict)
+
+
+def publish_bytes(directory: Path, name: str, data: bytes) -> None:
+    """Write ``directory/name`` so a reader sees the old file or the whole new one."""
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, directory / name)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    fsync_directory(directory)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class WorkspaceStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        for name in (STAGING, TRASH, LOCKS):
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+
+    @property
+    def lock_directory(self) -> Path:
+        return self.root / LOCKS
+
+    def path(self, sid: str) -> Path:
+        return self.root / validate_sid(sid)
+
+    def manifest(self, sid: str) -> Manifest | None:
+        try:
+            data = json.loads((self.path(sid) / MANIFEST).read_text())
+        except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+            return None
+        return Manifest(**data)
+
+    def create(self, sid: str) -> Manifest:
+        """An empty workspace; an existing one is wiped first."""
+        self.delete(sid)
+        directory = self.path(sid)
+        directory.mkdir()
+        now = time.time()
+        manifest = Manifest(session_id=sid, created=now, updated=now)
+        publish_bytes(directory, MANIFEST, _manifest_bytes(manifest))
+        return manifest
+
+    def ensure(self, sid: str) -> Manifest:
+        return self.manifest(sid) or self.create(sid)
+
+    def delete(self, sid: str) -> bool:
+        """Remove a workspace: one atomic rename into the trash, then the slow removal."""
+        directory = self.path(sid)
+        trash = self.root / TRASH / f"{sid}.{secrets.token_hex(4)}"
+        try:
+            os.rename(directory, trash)
+        except FileNotFoundError:
+            return False
+        shutil.rmtree(trash, ignore_errors=True)
+        return True
+
+    def commit(self, manifest: Manifest, new_files: dict[str, Path | bytes]) -> Manifest:
+        """Publish ``new_files`` by role and a manifest naming them, then drop the rest.
+
+        A Path is a staged file moved in (same filesystem); bytes are written out. A role
+        mapped to nothing in ``manifest.files`` after the update is gone from the workspace.
+        """
+        directory = self.path(manifest.session_id)
+        for role, content in new_files.items():
+            name = f"{role}-{secrets.token_hex(6)}"
+            if isinstance(content, Path):
+                _fsync_file(content)
+                os.replace(content, directory / name)
+            else:
+                publish_bytes(directory, name, content)
+            manifest.files[role] = name
+        manifest.updated = time.time()
+        fsync_directory(directory)
+        publish_bytes(directory, MANIFEST, _manifest_bytes(manifest))
+        self._remove_unlisted(directory, manifest)
+        return manifest
+
+    def open(self, manifest: Manifest, role: str):
+        return open(self.path(manifest.session_id) / manifest.files[role], "rb")
+
+    def read(self, manifest: Manifest, role: str) -> bytes:
+        with self.open(manifest, role) as handle:
+            return handle.read()
+
+    def file_path(self, manifest: Manifest, role: str) -> Path:
+        return self.path(manifest.session_id) / manifest.files[role]
+
+    def sids(self) -> list[str]:
+        return [entry.name for entry in os.scandir(self.root)
+                if entry.is_dir(follow_symlinks=False) and SID_PATTERN.fullmatch(entry.name)]
+
+    def file_sizes(self, sid: str) -> dict[str, int]:
+        sizes = {}
+        for entry in os.scandir(self.path(sid)):
+            try:
+                sizes[entry.name] = entry.stat().st_size
+            except FileNotFoundError:
+                pass
+        return sizes
+
+    @contextmanager
+    def staging_file(self, suffix: str = "") -> Iterator[Path]:
+        """A fresh path under the root (so it can be moved into a workspace), removed after use."""
+        fd, name = tempfile.mkstemp(dir=self.root / STAGING, suffix=suffix)
+        os.close(fd)
+        path = Path(name)
+        try:
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+
+    @staticmethod
+    def _remove_unlisted(directory: Path, manifest: Manifest) -> None:
+        """Files the manifest does not name: replaced results and a crash's leftovers."""
+        keep = {MANIFEST, *manifest.files.values()}
+        for entry in os.scandir(directory):
+            if entry.name not in keep:
+                Path(entry.path).unlink(missing_ok=True)
+
+
+def _manifest_bytes(manifest: Manifest) -> bytes:
+    return json.dumps(asdict(manifest), indent=1).encode()
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())

@@ -1,0 +1,1 @@
+"""The HTTP layer: parse requests, call the workspace service, shape JSON."""

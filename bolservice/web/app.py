@@ -1,0 +1,60 @@
+"""The ASGI application: settings → store, locker, pool → service → routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import secrets
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from ..config import Settings
+from ..jobs import JobPool, ready
+from ..locks import FileLocker
+from ..service import WorkspaceService
+from ..store import WorkspaceStore
+from .errors import EXCEPTION_HANDLERS
+from .handlers import Api
+from .limits import BodyLimit
+
+log = logging.getLogger("bolservice")
+
+CORS_HEADERS = ["Content-Type", "Cache-Control", "Pragma", "Expires", "X-Requested-With", "Authorization"]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    if not settings.debug_token:
+        # `bolservice serve` sets one for all workers; this covers an app started another way.
+        settings = dataclasses.replace(settings, debug_token=secrets.token_urlsafe(24))
+        log.warning("BOLSERVICE_DEBUG_TOKEN was not set; /debug-sessions token: %s", settings.debug_token)
+    store = WorkspaceStore(settings.root)
+    pool = JobPool(settings.jobs, settings.job_timeout)
+    service = WorkspaceService(settings, store, FileLocker(store.lock_directory, settings.lock_timeout), pool)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Start every child of the pool now, not on the first uploads.
+        warm = asyncio.gather(*(pool.run(ready) for _ in range(settings.jobs)))
+        try:
+            yield
+        finally:
+            warm.cancel()
+            await asyncio.to_thread(pool.shutdown)
+
+    return Starlette(
+        routes=Api(service, settings).routes(),
+        middleware=[
+            Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                       allow_methods=["GET", "POST", "OPTIONS"], allow_headers=CORS_HEADERS,
+                       expose_headers=["Content-Disposition"]),
+            Middleware(BodyLimit, max_bytes=settings.max_upload_bytes),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )

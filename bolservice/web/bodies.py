@@ -1,0 +1,124 @@
+"""Request bodies → a staged file on disk, whatever shape the client sent.
+
+The PDF endpoint takes multipart ``file``, JSON ``{file_data | attachmentData, filename}``
+(base64, data-URL prefix allowed) or a raw body. The spreadsheet endpoint takes multipart
+``file`` or ``csv_data``, a form field ``csv_data``, JSON ``{csv_data, filename}`` or
+``{file_data, filename}``, or a raw body. Raw and multipart bodies are streamed to disk;
+JSON has to be read whole to be parsed, within the body limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import shutil
+from pathlib import Path
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+FORM_LIMITS = {"max_files": 2, "max_fields": 50}
+_DATA_URL = re.compile(r"^data:[^,]*?;base64,", re.IGNORECASE)
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class BadRequest(Exception):
+    """The request's shape is wrong; the message says what to send instead."""
+
+
+async def stage_pdf(request: Request, target: Path, max_bytes: int) -> str:
+    """Write the uploaded PDF to ``target``; return the client's file name."""
+    kind = _content_type(request)
+    if kind == "multipart/form-data":
+        form = await request.form(max_part_size=max_bytes, **FORM_LIMITS)
+        return await _save_form_file(form.get("file"), target, "upload.pdf", form.keys())
+    if kind == "application/json":
+        body = await _json_object(request)
+        encoded = body.get("file_data") or body.get("attachmentData")
+        if not isinstance(encoded, str) or not encoded:
+            raise BadRequest("the JSON body needs the PDF as base64 in 'file_data' (or 'attachmentData')")
+        _write(target, decode_base64(encoded, "file_data"))
+        return clean_filename(body.get("filename"), "upload.pdf")
+    return await _save_raw(request, target, "upload.pdf")
+
+
+async def stage_spreadsheet(request: Request, target: Path, max_bytes: int) -> str:
+    """Write the uploaded spreadsheet to ``target``; return the client's file name."""
+    kind = _content_type(request)
+    if kind in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        form = await request.form(max_part_size=max_bytes, **FORM_LIMITS)
+        text = form.get("csv_data")
+        if isinstance(text, str) and form.get("file") is None:
+            _write(target, text.encode())
+            return clean_filename(form.get("filename"), "upload.csv")
+        return await _save_form_file(form.get("file"), target, "upload.csv", form.keys())
+    if kind == "application/json":
+        body = await _json_object(request)
+        if isinstance(body.get("csv_data"), str) and body["csv_data"]:
+            _write(target, body["csv_data"].encode())
+        elif isinstance(body.get("file_data"), str) and body["file_data"]:
+            _write(target, decode_base64(body["file_data"], "file_data"))
+        else:
+            raise BadRequest("the JSON body needs the CSV text in 'csv_data' or the file as base64 in 'file_data'")
+        return clean_filename(body.get("filename"), "upload.csv")
+    return await _save_raw(request, target, "upload.csv")
+
+
+def decode_base64(text: str, field: str) -> bytes:
+    text = _DATA_URL.sub("", text.strip(), count=1)
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"'{field}' is not valid base64") from None
+
+
+def clean_filename(name: object, default: str) -> str:
+    """The client's file name for display only: no directories, no control characters."""
+    if not isinstance(name, str):
+        return default
+    name = _UNSAFE_NAME.sub("", re.split(r"[\\/]", name)[-1]).strip()
+    return name[:200] if name and name not in (".", "..") else default
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _json_object(request: Request) -> dict:
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest(f"the JSON body must be an object, not {type(body).__name__}")
+    return body
+
+
+async def _save_form_file(upload: object, target: Path, default: str, fields) -> str:
+    if not isinstance(upload, UploadFile):
+        shown = ", ".join(fields) or "none"
+        raise BadRequest(f"the multipart body has no file in the field 'file' (fields sent: {shown})")
+    with target.open("wb") as out:
+        await upload.seek(0)
+        shutil.copyfileobj(upload.file, out, 1 << 20)
+    if target.stat().st_size == 0:
+        raise BadRequest("the uploaded file is empty")
+    return clean_filename(upload.filename, default)
+
+
+async def _save_raw(request: Request, target: Path, default: str) -> str:
+    with target.open("wb") as out:
+        async for chunk in request.stream():
+            out.write(chunk)
+    if target.stat().st_size == 0:
+        raise BadRequest("the request carries no file: send it as multipart field 'file', as JSON, "
+                         "or as the raw body")
+    return clean_filename(request.query_params.get("filename"), default)
+
+
+def _write(target: Path, data: bytes) -> None:
+    if not data:
+        raise BadRequest("the uploaded file is empty")
+    target.write_bytes(data)

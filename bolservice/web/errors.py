@@ -1,0 +1,73 @@
+"""Every failure becomes a JSON answer ``{"error": ...}`` with the status the contract gives."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ..bol import UnsupportedFileError, UnusableContentError
+from ..jobs import JobCrashed, JobTimeout
+from ..locks import LockTimeout
+from ..service import MissingStep
+from ..store import InvalidSid
+from .bodies import BadRequest
+
+log = logging.getLogger("bolservice")
+
+RETRY_AFTER_BUSY = "2"
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
+    messages = {
+        404: f"no such endpoint: {request.url.path}; see /openapi.json",
+        405: f"{request.method} is not allowed on {request.url.path}; see /openapi.json",
+    }
+    message = messages.get(error.status_code) or str(error.detail)
+    return error_response(error.status_code, message, getattr(error, "headers", None))
+
+
+def _handler(status: int, headers: dict[str, str] | None = None):
+    async def handle(request: Request, error: Exception) -> JSONResponse:
+        return error_response(status, str(error), headers)
+    return handle
+
+
+async def _job_timeout(request: Request, error: Exception) -> JSONResponse:
+    return error_response(504, "processing took longer than the deadline; the workspace is unchanged. "
+                               "Split the PDF, or try again later")
+
+
+async def _job_crashed(request: Request, error: Exception) -> JSONResponse:
+    return error_response(500, "the process handling this file died; the workspace is unchanged. "
+                               "Try again; if it fails again, the file is the cause")
+
+
+async def _busy(request: Request, error: Exception) -> JSONResponse:
+    return error_response(409, "another request is working on this workspace; retry shortly",
+                          {"Retry-After": RETRY_AFTER_BUSY})
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal error; the workspace is unchanged. Try again")
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: _http_error,
+    InvalidSid: _handler(400),
+    BadRequest: _handler(400),
+    MissingStep: _handler(404),
+    LockTimeout: _busy,
+    UnsupportedFileError: _handler(415),
+    UnusableContentError: _handler(422),
+    JobTimeout: _job_timeout,
+    JobCrashed: _job_crashed,
+    Exception: _unexpected,
+}

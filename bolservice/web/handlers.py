@@ -1,0 +1,163 @@
+"""The endpoints of the HTTP contract (shared/API.md). Each parses, calls the service, shapes JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..config import Settings
+from ..jobs import ready
+from ..service import WorkspaceService, iso
+from .bodies import BadRequest, stage_pdf, stage_spreadsheet
+from .errors import error_response
+from .openapi import openapi_document
+
+PRIVATE = {"Cache-Control": "no-store"}  # answers about a workspace are for its holder only
+NEXT_STEP = {"empty": "POST /upload with the PDF", "pdf": "POST /upload-csv with the spreadsheet, "
+             "or GET /download-bol for the PDF's rows", "merged": "GET /download-bol"}
+
+
+def sid_of(request: Request, required: bool = True) -> str | None:
+    """``_sid`` or its alias ``session_id``; validation happens in the service."""
+    sid = request.query_params.get("_sid") or request.query_params.get("session_id")
+    if not sid and required:
+        raise BadRequest("pass the workspace id as ?_sid=… (or ?session_id=…)")
+    return sid or None
+
+
+def private_json(content: dict, status: int = 200) -> JSONResponse:
+    return JSONResponse(content, status_code=status, headers=PRIVATE)
+
+
+class Api:
+    def __init__(self, service: WorkspaceService, settings: Settings) -> None:
+        self.service = service
+        self.settings = settings
+
+    def routes(self) -> list[Route]:
+        both = ["GET", "POST"]
+        return [
+            Route("/new-session", self.new_session, methods=both),
+            Route("/auto-reset", self.new_session, methods=["POST"]),
+            Route("/clear-session", self.clear_session, methods=["POST"]),
+            Route("/upload", self.upload, methods=["POST"]),
+            Route("/upload-base64", self.upload, methods=["POST"]),
+            Route("/upload-attachment", self.upload, methods=["POST"]),
+            Route("/upload-csv", self.upload_csv, methods=["POST"]),
+            Route("/download-bol", self.download("BOL_processed.csv"), methods=["GET"]),
+            Route("/download", self.download("combined_data.csv"), methods=["GET"]),
+            Route("/status", self.status, methods=["GET"]),
+            Route("/debug-sessions", self.debug_sessions, methods=["GET"]),
+            Route("/health", self.health, methods=["GET"]),
+            Route("/ping", self.ping, methods=["GET"]),
+            Route("/wake-up", self.ping, methods=["GET"]),
+            Route("/openapi.json", self.openapi, methods=["GET"]),
+        ]
+
+    async def new_session(self, request: Request) -> Response:
+        manifest = await self.service.new(sid_of(request, required=False))
+        return private_json({"status": "created", "session_id": manifest.session_id,
+                             "message": "empty workspace ready; POST /upload with the PDF next",
+                             "created_at": iso(manifest.created)})
+
+    async def clear_session(self, request: Request) -> Response:
+        sid = sid_of(request, required=False)
+        if sid is None:
+            return private_json({"status": "no_session", "message": "no _sid given; nothing to clear"})
+        existed = await self.service.clear(sid)
+        return private_json({"status": "cleared", "session_id": sid, "existed": existed})
+
+    async def upload(self, request: Request) -> Response:
+        sid = sid_of(request)
+        filename, summary = await self._staged(request, ".pdf", stage_pdf, self.service.upload_pdf, sid)
+        return private_json({
+            "status": "success", "session_id": sid, "filename": filename,
+            "message": f"read {summary['rows']} row(s) of {summary['invoices']} invoice(s) "
+                       f"from {summary['pages']} page(s)",
+            **summary,
+        })
+
+    async def upload_csv(self, request: Request) -> Response:
+        sid = sid_of(request)
+        filename, summary = await self._staged(request, "", stage_spreadsheet,
+                                               self.service.upload_spreadsheet, sid)
+        return private_json({
+            "status": "success", "session_id": sid, "filename": filename,
+            "message": f"matched {summary['rows_matched']} of {summary['rows_in_file']} spreadsheet row(s)",
+            **summary,
+        })
+
+    async def _staged(self, request: Request, suffix: str,
+                      receive: Callable[[Request, Path, int], Awaitable[str]],
+                      process: Callable[[str, Path, str], Awaitable[dict]], sid: str) -> tuple[str, dict]:
+        """Stage the body to a file under the root, then hand it to the service."""
+        with self.service.store.staging_file(suffix) as staged:
+            filename = await receive(request, staged, self.settings.max_upload_bytes)
+            return filename, await process(sid, staged, filename)
+
+    def download(self, attachment: str) -> Callable[[Request], Awaitable[Response]]:
+        async def download(request: Request) -> Response:
+            handle = await self.service.open_result(sid_of(request))
+            with handle:
+                data = await asyncio.to_thread(handle.read)
+            return Response(data, media_type="text/csv; charset=utf-8", headers={
+                **PRIVATE, "Content-Disposition": f'attachment; filename="{attachment}"'})
+        return download
+
+    async def status(self, request: Request) -> Response:
+        return private_json(self.service.status(sid_of(request)))
+
+    async def debug_sessions(self, request: Request) -> Response:
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {self.settings.debug_token}"
+        if not secrets.compare_digest(given.encode(), expected.encode()):
+            return error_response(401, "send Authorization: Bearer <BOLSERVICE_DEBUG_TOKEN>",
+                                  {"WWW-Authenticate": "Bearer"})
+        sid = sid_of(request, required=False)
+        sessions = await asyncio.to_thread(self.service.describe_all)
+        current = self.service.describe(sid) if sid else None
+        workflow = None
+        if sid:
+            reached = current["stage"] if current else None
+            workflow = {"session_id": sid, "exists": current is not None, "stage": reached,
+                        "next_step": NEXT_STEP.get(reached, "POST /new-session or /upload")}
+        return private_json({"total_sessions": len(sessions), "all_sessions": sessions,
+                             "current_session": current, "workflow_status": workflow})
+
+    async def health(self, request: Request) -> Response:
+        checks = {"root_writable": await asyncio.to_thread(self._root_writable)}
+        free_mb = shutil.disk_usage(self.service.store.root).free / (1024 * 1024)
+        checks["free_disk"] = free_mb >= self.settings.min_free_mb
+        try:
+            checks["worker_pool"] = await self.service.pool.run(ready, timeout=15)
+        except Exception:
+            checks["worker_pool"] = False
+        healthy = all(checks.values())
+        body = {"status": "healthy" if healthy else "unhealthy", "checks": checks,
+                "free_disk_mb": round(free_mb)}
+        if not healthy:
+            body["error"] = "failing: " + ", ".join(name for name, ok in checks.items() if not ok)
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    def _root_writable(self) -> bool:
+        try:
+            with self.service.store.staging_file(".health") as probe:
+                probe.write_bytes(b"ok")
+            return True
+        except OSError:
+            return False
+
+    async def ping(self, request: Request) -> Response:
+        return JSONResponse({"status": "alive", "message": "bolservice is running"})
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_document())
+
+

@@ -1,0 +1,133 @@
+"""The OpenAPI 3.1 description of the HTTP contract, served at /openapi.json."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from .. import __version__
+
+SID = {"name": "_sid", "in": "query", "required": True,
+       "description": "Workspace id: 1–128 of A-Z a-z 0-9 _ -. Alias: session_id.",
+       "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}}
+OPTIONAL_SID = {**SID, "required": False}
+ALIAS = {"name": "session_id", "in": "query", "required": False, "description": "Alias of _sid.",
+         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}}
+FILENAME = {"name": "filename", "in": "query", "required": False,
+            "description": "File name to report for a raw body.", "schema": {"type": "string"}}
+
+WARNING = {"type": "object", "properties": {
+    "code": {"type": "string"}, "message": {"type": "string"},
+    "page": {"type": ["integer", "null"]}, "text": {"type": ["string", "null"]}}}
+ERROR = {"type": "object", "required": ["error"], "properties": {
+    "error": {"type": "string", "description": "What went wrong and what to do."},
+    "status": {"type": "integer"}}}
+FILE_JSON = {"type": "object", "properties": {
+    "file_data": {"type": "string", "description": "base64, a data-URL prefix is allowed"},
+    "attachmentData": {"type": "string", "description": "alias of file_data"},
+    "filename": {"type": "string"}}}
+MULTIPART_FILE = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+
+ERRORS = {
+    "400": "Malformed request: bad _sid, no file, wrong field, undecodable base64.",
+    "404": "Unknown workspace, or a step missing before this one.",
+    "409": "The workspace is busy past the lock wait; see Retry-After.",
+    "413": "Body over BOLSERVICE_MAX_UPLOAD_MB.",
+    "415": "The file is not what this endpoint takes (judged by its bytes).",
+    "422": "A well-formed file whose content cannot be used.",
+    "503": "Overloaded or unhealthy.",
+    "504": "Processing ran over its deadline.",
+}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _obj(**properties: dict) -> dict:
+    return {"type": "object", "properties": properties}
+
+
+def _errors(*codes: str) -> dict:
+    return {code: _json(ERROR, ERRORS[code]) for code in codes}
+
+
+def _op(summary: str, parameters: list, ok: dict, *codes: str, body: dict | None = None) -> dict:
+    operation = {"summary": summary, "parameters": parameters, "responses": {"200": ok, **_errors(*codes)}}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": body}
+    return operation
+
+
+STR, INT, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+WARNINGS = {"type": "array", "items": WARNING}
+CREATED = _json(_obj(status=STR, session_id=STR, message=STR, created_at=STR), "Workspace created.")
+UPLOADED = _json(_obj(status=STR, message=STR, session_id=STR, filename=STR, pages=INT, invoices=INT,
+                      rows=INT, warnings=WARNINGS), "PDF parsed; its BOL CSV is published.")
+MERGED = _json(_obj(status=STR, message=STR, session_id=STR, filename=STR, rows_in_file=INT,
+                    rows_matched=INT, pdf_rows_unmatched=INT, file_rows_unmatched=INT,
+                    warnings=WARNINGS), "Spreadsheet merged; the merged BOL CSV is published.")
+CSV_FILE = {"description": "The 28-column BOL CSV (attachment).",
+            "headers": {"Content-Disposition": {"schema": STR}},
+            "content": {"text/csv": {"schema": {"type": "string"}}}}
+STATUS = _json(_obj(status=STR, session_id=STR, exists=BOOL, has_pdf=BOOL, has_csv=BOOL,
+                    has_processed_data=BOOL, created_at={"type": ["string", "null"]},
+                    updated_at={"type": ["string", "null"]}, stage={"type": ["string", "null"]}),
+               "The workspace's state (exists false for an unknown id).")
+PDF_BODY = {"multipart/form-data": {"schema": MULTIPART_FILE}, "application/json": {"schema": FILE_JSON},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+SHEET_BODY = {
+    "multipart/form-data": {"schema": _obj(file={"type": "string", "format": "binary"}, csv_data=STR)},
+    "application/x-www-form-urlencoded": {"schema": _obj(csv_data=STR, filename=STR)},
+    "application/json": {"schema": _obj(csv_data=STR, file_data=STR, filename=STR)},
+    "text/csv": {"schema": {"type": "string"}},
+}
+UPLOAD_PDF = _op("Upload the BOL PDF; parses it and publishes its rows", [SID, ALIAS, FILENAME], UPLOADED,
+                 "400", "409", "413", "415", "422", "504", body=PDF_BODY)
+UPLOAD_PDF_JSON = _op("Upload the PDF as JSON (same as /upload)", [SID, ALIAS], UPLOADED,
+                      "400", "409", "413", "415", "422", "504", body={"application/json": {"schema": FILE_JSON}})
+
+
+@cache
+def openapi_document() -> dict:
+    new_session = _op("Create an empty workspace (wipes an existing one; generates an id if none)",
+                      [OPTIONAL_SID, ALIAS], CREATED, "400", "409")
+    download = _op("Download the BOL CSV: the merge if there is one, else the PDF's rows",
+                   [SID, ALIAS], CSV_FILE, "400", "404", "409")
+    ping = _op("Cheap liveness", [], _json(_obj(status=STR, message=STR), "Alive."))
+    debug_sessions = _op(
+        "Every live workspace, for support", [OPTIONAL_SID, ALIAS],
+        _json(_obj(total_sessions=INT, all_sessions={"type": "array", "items": {"type": "object"}},
+                   current_session={"type": ["object", "null"]}, workflow_status={"type": ["object", "null"]}),
+              "The workspaces, oldest first."), "400")
+    debug_sessions["responses"]["401"] = _json(ERROR, "Missing or wrong bearer token.")
+    debug_sessions["security"] = [{"debugToken": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "bolservice", "version": __version__,
+                 "description": "Bill of Lading PDFs and their spreadsheets in, the 28-column BOL CSV out. "
+                                "Every non-2xx answer is JSON with an 'error' message."},
+        "components": {"securitySchemes": {"debugToken": {"type": "http", "scheme": "bearer"}}},
+        "paths": {
+            "/new-session": {"get": new_session, "post": new_session},
+            "/auto-reset": {"post": new_session},
+            "/clear-session": {"post": _op(
+                "Delete the workspace (idempotent)", [OPTIONAL_SID, ALIAS],
+                _json(_obj(status=STR, session_id=STR, existed=BOOL),
+                      "Cleared, or status no_session without an id."), "400", "409")},
+            "/upload": {"post": UPLOAD_PDF},
+            "/upload-base64": {"post": UPLOAD_PDF_JSON},
+            "/upload-attachment": {"post": UPLOAD_PDF_JSON},
+            "/upload-csv": {"post": _op("Upload the spreadsheet; merges it with the PDF's rows",
+                                        [SID, ALIAS, FILENAME], MERGED,
+                                        "400", "404", "409", "413", "415", "422", "504", body=SHEET_BODY)},
+            "/download-bol": {"get": download},
+            "/download": {"get": {**download, "summary": "Same as /download-bol, saved as combined_data.csv"}},
+            "/status": {"get": _op("The workspace's state", [SID, ALIAS], STATUS, "400")},
+            "/debug-sessions": {"get": debug_sessions},
+            "/health": {"get": _op("Liveness and readiness", [],
+                                   _json(_obj(status=STR, checks={"type": "object"}), "Healthy."), "503")},
+            "/ping": {"get": ping},
+            "/wake-up": {"get": ping},
+            "/openapi.json": {"get": _op("This document", [], _json({"type": "object"}, "OpenAPI 3.1."))},
+        },
+    }
