@@ -1,0 +1,62 @@
+"""A real `bolservice serve` on 127.0.0.1 for the tests to drive over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+DEBUG_TOKEN = "test-debug-token"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """``bolservice serve --workers N`` with its own root and settings; a context manager."""
+
+    def __init__(self, root: Path, workers: int = 2, **settings: object) -> None:
+        self.root = root
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = root.parent / f"server-{self.port}.log"
+        self.env = {**os.environ, "BOLSERVICE_DEBUG_TOKEN": DEBUG_TOKEN, "BOLSERVICE_JOBS": "2",
+                    **{f"BOLSERVICE_{k.upper()}": str(v) for k, v in settings.items()}}
+        self.command = [sys.executable, "-m", "bolservice", "serve", "--port", str(self.port),
+                        "--workers", str(workers), "--root", str(root)]
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Server:
+        self.process = subprocess.Popen(self.command, env=self.env, stdout=open(self.log, "wb"),
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=30).status_code in (200, 503):
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError(f"server did not start: {self.log.read_text()}")
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def client(self, **kwargs) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 120), **kwargs)

@@ -1,0 +1,336 @@
+"""Every endpoint, body format and error status of shared/API.md, over HTTP on a real server."""
+
+from __future__ import annotations
+
+import base64
+import io
+import secrets
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.bolpdf import BolInvoice, Item, build_bol, render, text_line
+from tests.server import DEBUG_TOKEN
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PDF = (EXAMPLES / "sample.pdf").read_bytes()
+SHEET = (EXAMPLES / "sample.csv").read_bytes()
+MERGED = (EXAMPLES / "sample_bol.csv").read_bytes()
+
+
+def new_sid() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def pdf_only_csv() -> bytes:
+    from bolservice.bol import extract_pdf, extraction_records, write_bol_csv
+
+    return write_bol_csv(extraction_records(extract_pdf(PDF))).encode()
+
+
+PDF_ONLY = pdf_only_csv()
+
+
+def upload(client, sid: str, pdf: bytes = PDF):
+    return client.post("/upload", params={"_sid": sid}, files={"file": ("bol.pdf", pdf, "application/pdf")})
+
+
+def upload_sheet(client, sid: str, sheet: bytes = SHEET, name: str = "orders.csv"):
+    return client.post("/upload-csv", params={"_sid": sid}, files={"file": (name, sheet)})
+
+
+def download(client, sid: str):
+    return client.get("/download-bol", params={"_sid": sid})
+
+
+def merged_workspace(client) -> str:
+    sid = new_sid()
+    assert upload(client, sid).status_code == 200
+    assert upload_sheet(client, sid).status_code == 200
+    return sid
+
+
+def xlsx(sheet_csv: bytes) -> bytes:
+    import csv
+
+    book = openpyxl.Workbook()
+    for row in csv.reader(io.StringIO(sheet_csv.decode())):
+        book.active.append([int(c.replace(",", "")) if c.replace(",", "").isdigit() else c for c in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# --- liveness, discovery -------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/ping", "/wake-up"])
+def test_ping(client, path):
+    answer = client.get(path)
+    assert answer.status_code == 200 and answer.json()["status"] == "alive"
+
+
+def test_health_reports_each_check(client):
+    answer = client.get("/health")
+    assert answer.status_code == 200
+    assert answer.json()["checks"] == {"root_writable": True, "free_disk": True, "worker_pool": True}
+
+
+def test_openapi_describes_every_route(client, server):
+    from bolservice.web.app import create_app
+
+    document = client.get("/openapi.json").json()
+    app = create_app()
+    routes = {route.path: {m.lower() for m in route.methods} - {"head"} for route in app.routes}
+    assert set(document["paths"]) == set(routes)
+    for path, methods in routes.items():
+        assert set(document["paths"][path]) == methods, path
+        for operation in document["paths"][path].values():
+            assert "200" in operation["responses"] and operation["summary"]
+
+
+# --- the workflow, one endpoint at a time ------------------------------------------
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_new_session_without_id_generates_a_long_random_one(client, method):
+    answer = client.request(method, "/new-session")
+    sid = answer.json()["session_id"]
+    assert answer.status_code == 200 and answer.json()["status"] == "created"
+    assert len(sid) >= 22  # at least 128 bits in URL-safe base64
+    assert client.get("/status", params={"_sid": sid}).json()["stage"] == "empty"
+
+
+@pytest.mark.parametrize("path", ["/new-session", "/auto-reset"])
+def test_new_session_with_an_existing_id_wipes_it(client, path):
+    sid = merged_workspace(client)
+    answer = client.post(path, params={"_sid": sid})
+    assert answer.json() == {**answer.json(), "status": "created", "session_id": sid}
+    status = client.get("/status", params={"_sid": sid}).json()
+    assert (status["exists"], status["has_pdf"], status["has_csv"]) == (True, False, False)
+    assert download(client, sid).status_code == 404
+
+
+def test_clear_session_deletes_and_is_idempotent(client):
+    sid = merged_workspace(client)
+    assert client.post("/clear-session", params={"_sid": sid}).json() == {
+        "status": "cleared", "session_id": sid, "existed": True}
+    assert client.post("/clear-session", params={"_sid": sid}).json()["status"] == "cleared"
+    assert client.get("/status", params={"_sid": sid}).json()["exists"] is False
+    assert client.post("/clear-session").json()["status"] == "no_session"
+
+
+def test_upload_reports_counts_and_warnings_and_download_serves_the_pdf_rows(client):
+    sid = new_sid()
+    answer = upload(client, sid, build_bol([BolInvoice("A9", [Item("1", "S", "12", "X", "1.00")], cube=None)]))
+    body = answer.json()
+    assert answer.status_code == 200
+    assert {k: body[k] for k in ("status", "session_id", "filename", "pages", "invoices", "rows")} == {
+        "status": "success", "session_id": sid, "filename": "bol.pdf", "pages": 1, "invoices": 1, "rows": 1}
+    assert [w["code"] for w in body["warnings"]] == ["no_cube"] and body["message"]
+
+
+def test_download_serves_the_merge_with_its_file_name(client):
+    sid = merged_workspace(client)
+    answer = download(client, sid)
+    assert answer.status_code == 200 and answer.content == MERGED
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.headers["content-disposition"] == 'attachment; filename="BOL_processed.csv"'
+    legacy = client.get("/download", params={"_sid": sid})
+    assert legacy.content == MERGED
+    assert legacy.headers["content-disposition"] == 'attachment; filename="combined_data.csv"'
+
+
+def test_status_follows_the_workflow(client):
+    sid = new_sid()
+    unknown = client.get("/status", params={"_sid": sid}).json()
+    assert (unknown["exists"], unknown["has_pdf"]) == (False, False)
+    upload(client, sid)
+    after_pdf = client.get("/status", params={"_sid": sid}).json()
+    assert (after_pdf["has_pdf"], after_pdf["has_csv"], after_pdf["has_processed_data"]) == (True, False, True)
+    upload_sheet(client, sid)
+    merged = client.get("/status", params={"_sid": sid}).json()
+    assert (merged["has_csv"], merged["stage"]) == (True, "merged")
+    assert merged["created_at"] <= merged["updated_at"]
+
+
+def test_session_id_is_an_alias_and_extra_client_parameters_are_ignored(client):
+    sid = new_sid()
+    params = {"session_id": sid, "_t": "1700000000", "_action": "upload"}
+    assert client.post("/upload", params=params, files={"file": ("b.pdf", PDF)}).status_code == 200
+    assert client.get("/download-bol", params=params).content == PDF_ONLY
+
+
+# --- body formats --------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, field, prefix", [
+    ("/upload", "file_data", ""), ("/upload", "attachmentData", ""),
+    ("/upload", "file_data", "data:application/pdf;base64,"),
+    ("/upload-base64", "file_data", ""), ("/upload-attachment", "attachmentData", "data:application/pdf;base64,"),
+])
+def test_pdf_as_base64_json(client, path, field, prefix):
+    sid = new_sid()
+    body = {field: prefix + base64.b64encode(PDF).decode(), "filename": "scan.pdf"}
+    answer = client.post(path, params={"_sid": sid}, json=body)
+    assert answer.status_code == 200 and answer.json()["filename"] == "scan.pdf"
+    assert download(client, sid).content == PDF_ONLY
+
+
+def test_pdf_as_raw_body(client):
+    sid = new_sid()
+    answer = client.post("/upload", params={"_sid": sid, "filename": "raw.pdf"}, content=PDF,
+                         headers={"Content-Type": "application/pdf"})
+    assert answer.status_code == 200 and answer.json()["filename"] == "raw.pdf"
+    assert download(client, sid).content == PDF_ONLY
+
+
+@pytest.mark.parametrize("shape", ["multipart csv", "multipart xlsx", "multipart field csv_data",
+                                   "form csv_data", "json csv_data", "json file_data xlsx",
+                                   "json file_data data-url", "raw text/csv"])
+def test_spreadsheet_in_every_shape(client, shape):
+    sid = new_sid()
+    upload(client, sid)
+    params = {"_sid": sid}
+    sends = {
+        "multipart csv": lambda: client.post("/upload-csv", params=params, files={"file": ("o.csv", SHEET)}),
+        "multipart xlsx": lambda: client.post("/upload-csv", params=params, files={"file": ("o.xlsx", xlsx(SHEET))}),
+        "multipart field csv_data": lambda: client.post(
+            "/upload-csv", params=params, data={"csv_data": SHEET.decode()}, files={"other": ("x", b"")}),
+        "form csv_data": lambda: client.post("/upload-csv", params=params, data={"csv_data": SHEET.decode()}),
+        "json csv_data": lambda: client.post("/upload-csv", params=params,
+                                             json={"csv_data": SHEET.decode(), "filename": "o.csv"}),
+        "json file_data xlsx": lambda: client.post("/upload-csv", params=params, json={
+            "file_data": base64.b64encode(xlsx(SHEET)).decode(), "filename": "o.xlsx"}),
+        "json file_data data-url": lambda: client.post("/upload-csv", params=params, json={
+            "file_data": "data:text/csv;base64," + base64.b64encode(SHEET).decode(), "filename": "o.csv"}),
+        "raw text/csv": lambda: client.post("/upload-csv", params=params, content=SHEET,
+                                            headers={"Content-Type": "text/csv"}),
+    }
+    answer = sends[shape]()
+    assert answer.status_code == 200, answer.text
+    assert {k: answer.json()[k] for k in ("rows_in_file", "rows_matched", "pdf_rows_unmatched",
+                                          "file_rows_unmatched")} == {
+        "rows_in_file": 6, "rows_matched": 6, "pdf_rows_unmatched": 0, "file_rows_unmatched": 0}
+    assert download(client, sid).content == MERGED
+
+
+def test_filenames_are_reported_without_directories_or_control_characters(client, server):
+    sid = new_sid()
+    answer = client.post("/upload", params={"_sid": sid}, files={"file": ("../../etc/passwd\u00e9.pdf", PDF)})
+    assert answer.status_code == 200 and answer.json()["filename"] == "passwd\u00e9.pdf"
+    answer = client.post("/upload", params={"_sid": sid}, json={
+        "file_data": base64.b64encode(PDF).decode(), "filename": "..\\..\\x\u0000y\u00e9.pdf"})
+    assert answer.status_code == 200 and answer.json()["filename"] == "xy\u00e9.pdf"
+    assert not (server.root.parent / "x").exists()
+
+
+# --- retries and replacement ---------------------------------------------------------
+
+def test_uploads_are_idempotent_and_a_new_pdf_discards_the_merge(client):
+    sid = merged_workspace(client)
+    assert upload_sheet(client, sid).status_code == 200
+    assert download(client, sid).content == MERGED
+    assert upload(client, sid).status_code == 200
+    assert download(client, sid).content == PDF_ONLY
+    status = client.get("/status", params={"_sid": sid}).json()
+    assert (status["has_csv"], status["stage"]) == (False, "pdf")
+
+
+# --- errors: JSON, the right status, and the workspace unchanged ----------------------
+
+def assert_error(answer, status: int, *words: str):
+    assert answer.status_code == status, answer.text
+    message = answer.json()["error"]
+    for word in words:
+        assert word in message, message
+
+
+@pytest.mark.parametrize("send, status, words", [
+    (lambda c, s: c.post("/upload"), 400, ["_sid"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, json={"file_data": "not base64!"}), 400, ["base64"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, json=[1, 2]), 400, ["object"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, content=b"{oops",
+                         headers={"Content-Type": "application/json"}), 400, ["JSON"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, json={"filename": "x.pdf"}), 400, ["file_data"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, files={"document": ("b.pdf", PDF)}), 400,
+     ["'file'", "document"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, content=b""), 400, ["no file"]),
+    (lambda c, s: c.post("/upload-csv", params={"_sid": s}, json={"csv": "a,b"}), 400, ["csv_data"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, files={"file": ("b.pdf", b"MZ\x90\x00binary")}),
+     415, ["not a PDF"]),
+    (lambda c, s: c.post("/upload-csv", params={"_sid": s}, files={"file": ("o.csv", b"\x00\x01\x02")}),
+     415, ["binary"]),
+    (lambda c, s: upload(c, s, render([[text_line("MEMO 2026")]])), 422, ["no invoice"]),
+    (lambda c, s: upload_sheet(c, s, b"Invoice No.,Style\r\nA100001,ST1001\r\n"), 422,
+     ["Cartons, Pieces", "'Invoice No.', 'Style'"]),
+    (lambda c, s: upload_sheet(c, s, b"Invoice No.,Style,Cartons,Pieces\r\nZ1,Q,1,1\r\n"), 422,
+     ["no spreadsheet row matches"]),
+])
+def test_bad_requests_get_a_clear_json_error_and_change_nothing(client, send, status, words):
+    sid = merged_workspace(client)
+    before = client.get("/status", params={"_sid": sid}).json()
+    assert_error(send(client, sid), status, *words)
+    assert download(client, sid).content == MERGED
+    assert client.get("/status", params={"_sid": sid}).json() == before
+
+
+def test_encrypted_pdf_is_422_and_creates_no_workspace(client):
+    from reportlab.lib.pdfencrypt import StandardEncryption
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, encrypt=StandardEncryption("secret"))
+    pdf.drawString(40, 700, "BILL OF LADING A1")
+    pdf.showPage()
+    pdf.save()
+    sid = new_sid()
+    assert_error(upload(client, sid, buffer.getvalue()), 422, "password")
+    assert client.get("/status", params={"_sid": sid}).json()["exists"] is False
+
+
+def test_missing_steps_are_404_naming_the_step(client):
+    sid = new_sid()
+    assert_error(download(client, sid), 404, "/new-session")
+    assert_error(upload_sheet(client, sid), 404, "/new-session")
+    client.post("/new-session", params={"_sid": sid})
+    assert_error(download(client, sid), 404, "/upload")
+    assert_error(upload_sheet(client, sid), 404, "/upload")
+
+
+def test_unknown_path_and_wrong_method_are_json(client):
+    assert_error(client.get("/no-such-thing"), 404, "/no-such-thing")
+    assert_error(client.delete("/upload"), 405, "DELETE")
+    assert_error(client.get("/upload"), 405, "GET")
+
+
+def test_debug_sessions_needs_the_token_and_lists_workspaces(client):
+    sid = merged_workspace(client)
+    assert_error(client.get("/debug-sessions"), 401, "Bearer")
+    assert_error(client.get("/debug-sessions", headers={"Authorization": "Bearer wrong"}), 401, "Bearer")
+    answer = client.get("/debug-sessions", params={"_sid": sid},
+                        headers={"Authorization": f"Bearer {DEBUG_TOKEN}"}).json()
+    mine = [s for s in answer["all_sessions"] if s["session_id"] == sid]
+    assert answer["total_sessions"] == len(answer["all_sessions"]) >= 1 and len(mine) == 1
+    entry = answer["current_session"]
+    assert entry == mine[0] | {"age_seconds": entry["age_seconds"], "idle_seconds": entry["idle_seconds"]}
+    assert entry["stage"] == "merged" and entry["locked"] is False
+    assert entry["age_seconds"] >= entry["idle_seconds"] >= 0
+    assert sorted(name.split("-")[0] for name in entry["files"]) == [
+        "extraction", "manifest.json", "merged_csv", "pdf", "pdf_csv", "spreadsheet"]
+    assert answer["workflow_status"]["next_step"] == "GET /download-bol"
+
+
+# --- CORS ----------------------------------------------------------------------------
+
+def test_cors_preflight_for_a_json_post_and_exposed_headers(client):
+    preflight = client.options("/upload-csv", params={"_sid": "x"}, headers={
+        "Origin": "https://partner.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,cache-control,pragma,expires,x-requested-with"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] in ("*", "https://partner.example")
+    allowed = preflight.headers["access-control-allow-headers"].lower()
+    for header in ("content-type", "cache-control", "pragma", "expires", "x-requested-with", "authorization"):
+        assert header in allowed
+    sid = merged_workspace(client)
+    answer = client.get("/download-bol", params={"_sid": sid}, headers={"Origin": "https://partner.example"})
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "content-disposition" in answer.headers["access-control-expose-headers"].lower()

@@ -1,0 +1,99 @@
+"""Limits and deadlines, on a server configured tight: 413, 409, 504, the page limit, 503."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from tests.bolpdf import BolInvoice, Item, build_bol
+from tests.server import Server
+from tests.test_api import MERGED, PDF, SHEET, assert_error, download, new_sid, upload, upload_sheet
+
+
+@pytest.fixture(scope="module")
+def tight(tmp_path_factory):
+    settings = {"max_upload_mb": 1, "lock_timeout": 0.5, "job_timeout": 1, "max_pages": 40,
+                "min_free_mb": 10 ** 12}
+    with Server(tmp_path_factory.mktemp("tight") / "workspaces", **settings) as running:
+        yield running
+
+
+@pytest.fixture
+def client(tight):
+    with tight.client() as http:
+        yield http
+
+
+def slow_pdf() -> bytes:
+    """40 pages: within the page limit, well over a second to parse."""
+    items = [Item(str(i % 9 + 1), f"ST{i:04d}", "12", "MENS KNIT TOP", "1.50") for i in range(40 * 30)]
+    return build_bol([BolInvoice("A1", items, rows_per_page=30)])
+
+
+def merged(client) -> str:
+    sid = new_sid()
+    assert upload(client, sid).status_code == 200 and upload_sheet(client, sid).status_code == 200
+    return sid
+
+
+def staging_is_empty(server: Server) -> bool:
+    return os.listdir(server.root / ".staging") == []
+
+
+def test_body_over_the_limit_with_content_length_is_413(client, tight):
+    sid = merged(client)
+    big = PDF + b"%" * (1024 * 1024)
+    assert_error(client.post("/upload", params={"_sid": sid}, content=big,
+                             headers={"Content-Type": "application/pdf"}), 413, "1 MB")
+    assert download(client, sid).content == MERGED and staging_is_empty(tight)
+
+
+def test_body_over_the_limit_without_content_length_is_413(client, tight):
+    sid = merged(client)
+
+    def chunks():
+        yield SHEET
+        for _ in range(40):
+            yield b"x" * 65536
+
+    answer = client.post("/upload-csv", params={"_sid": sid}, content=chunks(),
+                         headers={"Content-Type": "text/csv"})
+    assert "content-length" not in answer.request.headers
+    assert_error(answer, 413, "BOLSERVICE_MAX_UPLOAD_MB")
+    assert download(client, sid).content == MERGED and staging_is_empty(tight)
+
+
+def test_pdf_over_the_page_limit_is_422(client):
+    sid = merged(client)
+    long = build_bol([BolInvoice("A1", [Item("1", "S", "12", "X", "1.00")] * 41, rows_per_page=1)])
+    assert_error(upload(client, sid, long), 422, "more than 40 pages")
+    assert download(client, sid).content == MERGED
+
+
+def test_overrunning_job_is_504_then_the_pool_is_replaced_and_a_busy_workspace_is_409(client, tight):
+    sid = merged(client)
+    answers = {}
+
+    def slow_upload():
+        with tight.client() as other:
+            answers["slow"] = upload(other, sid, slow_pdf())
+
+    worker = threading.Thread(target=slow_upload)
+    worker.start()
+    time.sleep(0.4)  # the slow upload now holds the lock
+    busy = download(client, sid)
+    worker.join()
+    assert_error(busy, 409, "retry")
+    assert busy.headers["retry-after"] == "2"
+    assert_error(answers["slow"], 504, "deadline")
+    assert download(client, sid).content == MERGED  # unchanged by the failed upload
+    assert upload(client, sid).status_code == 200  # a fresh pool takes the next job
+
+
+def test_health_is_503_naming_the_failing_check(client):
+    answer = client.get("/health")
+    assert_error(answer, 503, "free_disk")
+    assert answer.json()["checks"]["free_disk"] is False and answer.json()["checks"]["root_writable"] is True
