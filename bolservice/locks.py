@@ -65,7 +65,7 @@ class FileLocker:
             try:
                 await asyncio.wait_for(local.acquire(), self.timeout)
             except TimeoutError:
-                raise LockTimeout(sid) from None
+                raise LockTimeout() from None
             try:
                 shared = filelock.FileLock(path, thread_local=False)
                 await self._acquire(shared, deadline)
@@ -87,7 +87,7 @@ class FileLocker:
                 return
             except filelock.Timeout:
                 if loop.time() >= deadline:
-                    raise LockTimeout(str(shared.lock_file)) from None
+                    raise LockTimeout() from None
             await asyncio.sleep(pause)
             pause = min(pause * 2, self.POLL_MAX)
 

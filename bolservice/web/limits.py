@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_response
 
+# An over-limit body is read and thrown away up to this many times the limit before the
+# 413 is sent: a client still sending when the answer comes would see a reset connection,
+# not the JSON error. Past that, the answer is sent and the connection closed.
+DRAIN_FACTOR = 4
 
-class BodyTooLarge(HTTPException):
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"the body is over the limit of {max_bytes // (1024 * 1024)} MB "
-                              "(BOLSERVICE_MAX_UPLOAD_MB)")
+
+class BodyTooLarge(Exception):
+    pass
 
 
 class BodyLimit:
-    """Refuse a declared Content-Length over the limit at once; count the rest as it arrives.
+    """Answer 413 JSON for a body over the limit, declared (Content-Length) or streamed.
 
-    A body without Content-Length (chunked) is cut off as soon as it passes the limit: the
-    read raises, the handler's staged file is removed, and the answer is 413.
+    A streamed body is cut off as soon as it passes the limit: the read raises inside the
+    handler, which removes its staged file, and the 413 is sent from here.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -29,12 +31,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            response = error_response(413, BodyTooLarge(self.max_bytes).detail, {"Connection": "close"})
-            await response(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send, received=0)
             return
         received = 0
+        started = False
 
         async def counted() -> Message:
             nonlocal received
@@ -42,7 +44,28 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                    raise BodyTooLarge()
             return message
 
-        await self.app(scope, counted, send)
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send, received)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, received: int) -> None:
+        more = True
+        while more and received <= DRAIN_FACTOR * self.max_bytes:
+            message = await receive()
+            received += len(message.get("body", b""))
+            more = message["type"] == "http.request" and message.get("more_body", False)
+        message = (f"the body is over the limit of {self.max_bytes / (1024 * 1024):g} MB "
+                   "(BOLSERVICE_MAX_UPLOAD_MB); send a smaller file")
+        response = error_response(413, message, {"Connection": "close"} if more else None)
+        await response(scope, receive, send)
