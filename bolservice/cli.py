@@ -6,12 +6,10 @@ import argparse
 import os
 import secrets
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .config import PREFIX, Settings
 from .bol import (
     BolInputError,
     extract_pdf,
@@ -21,6 +19,8 @@ from .bol import (
     write_bol_csv,
 )
 from .bol.spreadsheet import Spreadsheet
+from .config import PREFIX, Settings
+from .store import publish_bytes
 
 UNUSABLE = 1  # an input could not be used; the reason is on stderr
 USAGE = 2  # the command line itself is wrong, as argparse reports it
@@ -165,18 +165,9 @@ def process_pdf(pdf: Path, sheet: Spreadsheet | None, max_pages: int | None) -> 
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write beside the target and rename, so a reader never sees half a file."""
+    """A reader of ``path`` sees the old file or the whole new one."""
     path = path.resolve()
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    publish_bytes(path.parent, path.name, text.encode())
 
 
 class Progress:

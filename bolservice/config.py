@@ -43,7 +43,7 @@ class Settings:
             try:
                 values[field.name] = _convert(field.type, raw.strip())
             except ValueError:
-                raise SystemExit(f"{PREFIX}{field.name.upper()}={raw!r} is not a valid {field.type}")
+                raise SystemExit(f"{PREFIX}{field.name.upper()}={raw!r} is not a valid {field.type}") from None
         return cls(**values)
 
 

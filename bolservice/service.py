@@ -33,6 +33,11 @@ def stage(manifest: Manifest) -> str:
     return "pdf" if PDF_CSV in manifest.files else "empty"
 
 
+def _details(filename: str, summary: dict) -> dict:
+    """What the manifest keeps of a job's report: its counts, and how many warnings."""
+    return {"filename": filename, **summary, "warnings": len(summary["warnings"])}
+
+
 def iso(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
 
@@ -62,9 +67,7 @@ class WorkspaceService:
             manifest = await asyncio.to_thread(self.store.ensure, sid)
             manifest.files.pop(SPREADSHEET, None)
             manifest.files.pop(MERGED_CSV, None)
-            counts = {k: v for k, v in output.summary.items() if k != "warnings"}
-            manifest.details = {"pdf": {"filename": filename, **counts,
-                                        "warnings": len(output.summary["warnings"])}}
+            manifest.details = {"pdf": _details(filename, output.summary)}
             await asyncio.to_thread(self.store.commit, manifest, {
                 PDF: staged, EXTRACTION: output.extraction, PDF_CSV: output.csv,
             })
@@ -77,9 +80,7 @@ class WorkspaceService:
             manifest = self._manifest_with(sid, EXTRACTION, "upload-csv")
             extraction = self.store.file_path(manifest, EXTRACTION)
             output = await self.pool.run(merge_job, str(extraction), str(staged))
-            counts = {k: v for k, v in output.summary.items() if k != "warnings"}
-            manifest.details["csv"] = {"filename": filename, **counts,
-                                       "warnings": len(output.summary["warnings"])}
+            manifest.details["csv"] = _details(filename, output.summary)
             await asyncio.to_thread(self.store.commit, manifest, {
                 SPREADSHEET: staged, MERGED_CSV: output.csv,
             })

@@ -11,6 +11,7 @@ the old manifest with its files or the new one with its files, never a mix.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -152,10 +153,6 @@ class WorkspaceStore:
     def open(self, manifest: Manifest, role: str):
         return open(self.path(manifest.session_id) / manifest.files[role], "rb")
 
-    def read(self, manifest: Manifest, role: str) -> bytes:
-        with self.open(manifest, role) as handle:
-            return handle.read()
-
     def file_path(self, manifest: Manifest, role: str) -> Path:
         return self.path(manifest.session_id) / manifest.files[role]
 
@@ -166,10 +163,8 @@ class WorkspaceStore:
     def file_sizes(self, sid: str) -> dict[str, int]:
         sizes = {}
         for entry in os.scandir(self.path(sid)):
-            try:
+            with contextlib.suppress(FileNotFoundError):  # removed by a commit meanwhile
                 sizes[entry.name] = entry.stat().st_size
-            except FileNotFoundError:
-                pass
         return sizes
 
     @contextmanager

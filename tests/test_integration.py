@@ -59,7 +59,7 @@ def test_sixteen_concurrent_workflows_each_get_exactly_their_own_csv(server):
     cases = [(new_sid(), *bol_and_sheet(seed)) for seed in range(16)]
     with ThreadPoolExecutor(16) as pool:
         results = list(pool.map(lambda case: workflow(server, *case), cases))
-    for (sid, pdf, sheet), got in zip(cases, results):
+    for (_, pdf, sheet), got in zip(cases, results, strict=True):
         assert got == merged_csv(pdf, sheet)
 
 

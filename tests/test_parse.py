@@ -23,7 +23,6 @@ from tests.bolpdf import (
     item_line,
     render,
     text_line,
-    totals_line,
 )
 from tests.support import codes, extract, extract_pages, pdf_csv_rows, row_tuples
 

@@ -43,7 +43,7 @@ def test_commit_names_new_files_and_removes_replaced_ones_and_leftovers(tmp_path
     assert sorted(os.listdir(store.path("s1"))) == sorted([MANIFEST, manifest.files["pdf_csv"]])
     assert manifest.files["pdf_csv"] != old_name
     again = store.manifest("s1")
-    assert store.read(again, "pdf_csv") == b"second" and again.updated >= again.created
+    assert store.file_path(again, "pdf_csv").read_bytes() == b"second" and again.updated >= again.created
 
 
 def test_staged_files_move_in_and_create_wipes(tmp_path):
@@ -53,7 +53,7 @@ def test_staged_files_move_in_and_create_wipes(tmp_path):
         staged.write_bytes(b"%PDF-")
         store.commit(manifest, {"pdf": staged})
         assert not staged.exists()
-    assert store.read(store.manifest("s1"), "pdf") == b"%PDF-"
+    assert store.file_path(store.manifest("s1"), "pdf").read_bytes() == b"%PDF-"
     assert store.create("s1").files == {}
     assert os.listdir(store.path("s1")) == [MANIFEST]
     assert os.listdir(tmp_path / ".staging") == []
@@ -104,7 +104,7 @@ def test_lock_excludes_other_processes(tmp_path):
         assert process.exitcode == 0
     lines = log.read_text().splitlines()
     assert len(lines) == 90
-    for entered, left in zip(lines[::2], lines[1::2]):
+    for entered, left in zip(lines[::2], lines[1::2], strict=True):
         assert entered.startswith("in ") and left == "out " + entered[3:]
 
 

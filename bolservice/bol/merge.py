@@ -121,8 +121,8 @@ def merge(extraction: Extraction, sheet: Spreadsheet) -> MergeResult:
     matched = len(sheet.rows) - len(unmatched_file)
     if matched == 0:
         raise NoMatchError(_no_match_message(extraction, sheet, columns))
-    unmatched_pdf = [row for inv, inv_fills in zip(invoices, fills)
-                     for row, fill in zip(inv.rows, inv_fills) if fill is None]
+    unmatched_pdf = [row for inv, inv_fills in zip(invoices, fills, strict=True)
+                     for row, fill in zip(inv.rows, inv_fills, strict=True) if fill is None]
     records = [record for i in _invoice_order(invoices, fills)
                for record in invoice_records(invoices[i], _row_fills(fills[i]),
                                              _invoice_figures(invoices[i], fills[i]))]

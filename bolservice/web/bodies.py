@@ -9,6 +9,7 @@ JSON has to be read whole to be parsed, within the body limit.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -100,9 +101,9 @@ async def _save_form_file(upload: object, target: Path, default: str, fields) ->
     if not isinstance(upload, UploadFile):
         shown = ", ".join(fields) or "none"
         raise BadRequest(f"the multipart body has no file in the field 'file' (fields sent: {shown})")
+    await upload.seek(0)
     with target.open("wb") as out:
-        await upload.seek(0)
-        shutil.copyfileobj(upload.file, out, 1 << 20)
+        await asyncio.to_thread(shutil.copyfileobj, upload.file, out, 1 << 20)
     if target.stat().st_size == 0:
         raise BadRequest("the uploaded file is empty")
     return clean_filename(upload.filename, default)
