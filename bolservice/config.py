@@ -28,6 +28,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     debug_token: str = ""
     min_free_mb: float = 100.0
+    max_queue: int = 16
+    job_memory_mb: int = 1024
 
     @property
     def max_upload_bytes(self) -> int:

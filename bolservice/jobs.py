@@ -7,14 +7,16 @@ each child reads only what it needs.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import multiprocessing
+import resource
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from .bol import extract_pdf, extraction_records, merge, read_spreadsheet, write_bol_csv
+from .bol import UnusableContentError, extract_pdf, extraction_records, merge, read_spreadsheet, write_bol_csv
 from .bol.model import Extraction
 
 
@@ -23,7 +25,36 @@ class JobTimeout(Exception):
 
 
 class JobCrashed(Exception):
-    """The process running the job died (out of memory, killed)."""
+    """The process running the job died (killed, or crashed) twice."""
+
+
+class Overloaded(Exception):
+    """This worker already runs as many jobs as it may queue."""
+
+
+class OverMemoryLimit(UnusableContentError):
+    pass
+
+
+def memory_bounded(job: Callable) -> Callable:
+    """Turn running out of the pool process's memory into an input error about the file."""
+    @functools.wraps(job)
+    def run(*args):
+        try:
+            return job(*args)
+        except MemoryError:
+            limit = resource.getrlimit(resource.RLIMIT_AS)[0] // (1024 * 1024)
+            raise OverMemoryLimit(
+                f"processing this file needs more than the {limit} MB a job may use "
+                "(BOLSERVICE_JOB_MEMORY_MB); split it or simplify it") from None
+    return run
+
+
+def limit_memory(megabytes: int) -> None:
+    """Pool initializer: cap the address space, so one bad file cannot take the machine."""
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 @dataclass
@@ -39,6 +70,7 @@ class MergeOutput:
     summary: dict
 
 
+@memory_bounded
 def pdf_job(pdf_path: str, max_pages: int) -> PdfOutput:
     extraction = extract_pdf(pdf_path, max_pages=max_pages)
     return PdfOutput(
@@ -48,6 +80,7 @@ def pdf_job(pdf_path: str, max_pages: int) -> PdfOutput:
     )
 
 
+@memory_bounded
 def merge_job(extraction_path: str, sheet_path: str) -> MergeOutput:
     with open(extraction_path, "rb") as handle:
         extraction = Extraction.from_dict(json.load(handle))
@@ -63,26 +96,44 @@ def ready() -> bool:
 
 
 class JobPool:
-    """A process pool that is replaced when a job overruns or a child dies."""
+    """A process pool that is replaced when a job overruns or a child dies.
 
-    def __init__(self, workers: int, timeout: float) -> None:
+    At most ``max_queue`` jobs run or wait at once; past that a request is refused at once
+    (Overloaded) rather than queued without bound.
+    """
+
+    def __init__(self, workers: int, timeout: float, max_queue: int = 16, memory_mb: int = 0) -> None:
         self.workers = workers
         self.timeout = timeout
+        self.max_queue = max_queue
+        self.memory_mb = memory_mb
+        self.active = 0
         self._pool: ProcessPoolExecutor | None = None
 
     def _current(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn: forking a process that runs an event loop and threads is not safe.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=limit_memory, initargs=(self.memory_mb,))
         return self._pool
 
     async def run(self, function: Callable, *args, timeout: float | None = None):
         """Run ``function(*args)`` in a child; a job broken by another's failure runs once more."""
+        if self.active >= self.max_queue:
+            raise Overloaded()
+        self.active += 1
+        try:
+            return await self._run(function, args, timeout or self.timeout)
+        finally:
+            self.active -= 1
+
+    async def _run(self, function: Callable, args: tuple, timeout: float):
         for attempt in (1, 2):
             pool = self._current()
             future = asyncio.get_running_loop().run_in_executor(pool, function, *args)
             try:
-                return await asyncio.wait_for(future, timeout or self.timeout)
+                return await asyncio.wait_for(future, timeout)
             except TimeoutError:
                 self._replace(pool, kill=True)
                 raise JobTimeout() from None

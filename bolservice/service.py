@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -49,20 +51,25 @@ class WorkspaceService:
         self.locker = locker
         self.pool = pool
 
+    @asynccontextmanager
+    async def _locked(self, sid: str) -> AsyncIterator[None]:
+        """Hold the sid's lock, first clearing anything a crashed request left behind."""
+        async with self.locker.hold(validate_sid(sid)):
+            await asyncio.to_thread(self.store.tidy, sid)
+            yield
+
     async def new(self, sid: str | None) -> Manifest:
         sid = validate_sid(sid) if sid else new_sid()
-        async with self.locker.hold(sid):
+        async with self._locked(sid):
             return await asyncio.to_thread(self.store.create, sid)
 
     async def clear(self, sid: str) -> bool:
-        validate_sid(sid)
-        async with self.locker.hold(sid):
+        async with self._locked(sid):
             return await asyncio.to_thread(self.store.delete, sid)
 
     async def upload_pdf(self, sid: str, staged: Path, filename: str) -> dict:
         """Parse the staged PDF and publish its rows; a previous merge is discarded."""
-        validate_sid(sid)
-        async with self.locker.hold(sid):
+        async with self._locked(sid):
             output = await self.pool.run(pdf_job, str(staged), self.settings.max_pages)
             manifest = await asyncio.to_thread(self.store.ensure, sid)
             manifest.files.pop(SPREADSHEET, None)
@@ -75,8 +82,7 @@ class WorkspaceService:
 
     async def upload_spreadsheet(self, sid: str, staged: Path, filename: str) -> dict:
         """Merge the staged spreadsheet with the PDF's rows; it replaces any earlier merge."""
-        validate_sid(sid)
-        async with self.locker.hold(sid):
+        async with self._locked(sid):
             manifest = self._manifest_with(sid, EXTRACTION, "upload-csv")
             extraction = self.store.file_path(manifest, EXTRACTION)
             output = await self.pool.run(merge_job, str(extraction), str(staged))
@@ -88,8 +94,7 @@ class WorkspaceService:
 
     async def open_result(self, sid: str) -> BinaryIO:
         """The BOL CSV, opened under the lock: the open file outlives a later replacement."""
-        validate_sid(sid)
-        async with self.locker.hold(sid):
+        async with self._locked(sid):
             manifest = self._manifest_with(sid, PDF_CSV, "download")
             role = MERGED_CSV if MERGED_CSV in manifest.files else PDF_CSV
             return self.store.open(manifest, role)

@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -90,6 +91,30 @@ class WorkspaceStore:
         self.root = root.resolve()
         for name in (STAGING, TRASH, LOCKS):
             (self.root / name).mkdir(parents=True, exist_ok=True)
+        # Each process stages in its own directory, named by host and pid, so a sweep can
+        # tell a crashed process's leftovers from a live one's uploads.
+        self.staging = self.root / STAGING / _process_tag(os.getpid())
+        self.staging.mkdir(exist_ok=True)
+
+    def sweep(self) -> list[str]:
+        """Remove what crashed processes left: their staging directories, and the trash."""
+        removed = []
+        for entry in os.scandir(self.root / STAGING):
+            host, _, pid = entry.name.rpartition("-")
+            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(entry.path)
+        for entry in os.scandir(self.root / TRASH):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+        return removed
+
+    def tidy(self, sid: str) -> None:
+        """Remove files the manifest does not name (a crash's leftovers); call under the lock."""
+        directory = self.path(sid)
+        if directory.is_dir():
+            manifest = self.manifest(sid)
+            self._remove_unlisted(directory, manifest.files.values() if manifest else ())
 
     @property
     def lock_directory(self) -> Path:
@@ -147,7 +172,7 @@ class WorkspaceStore:
         manifest.updated = time.time()
         fsync_directory(directory)
         publish_bytes(directory, MANIFEST, _manifest_bytes(manifest))
-        self._remove_unlisted(directory, manifest)
+        self._remove_unlisted(directory, manifest.files.values())
         return manifest
 
     def open(self, manifest: Manifest, role: str):
@@ -170,7 +195,7 @@ class WorkspaceStore:
     @contextmanager
     def staging_file(self, suffix: str = "") -> Iterator[Path]:
         """A fresh path under the root (so it can be moved into a workspace), removed after use."""
-        fd, name = tempfile.mkstemp(dir=self.root / STAGING, suffix=suffix)
+        fd, name = tempfile.mkstemp(dir=self.staging, suffix=suffix)
         os.close(fd)
         path = Path(name)
         try:
@@ -179,12 +204,26 @@ class WorkspaceStore:
             path.unlink(missing_ok=True)
 
     @staticmethod
-    def _remove_unlisted(directory: Path, manifest: Manifest) -> None:
+    def _remove_unlisted(directory: Path, listed) -> None:
         """Files the manifest does not name: replaced results and a crash's leftovers."""
-        keep = {MANIFEST, *manifest.files.values()}
+        keep = {MANIFEST, *listed}
         for entry in os.scandir(directory):
             if entry.name not in keep:
                 Path(entry.path).unlink(missing_ok=True)
+
+
+def _process_tag(pid: int) -> str:
+    return f"{socket.gethostname()}-{pid}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _manifest_bytes(manifest: Manifest) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -40,7 +39,7 @@ def merged(client) -> str:
 
 
 def staging_is_empty(server: Server) -> bool:
-    return os.listdir(server.root / ".staging") == []
+    return not any(path.is_file() for path in (server.root / ".staging").rglob("*"))
 
 
 def test_body_over_the_limit_with_content_length_is_413(client, tight):

@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings = dataclasses.replace(settings, debug_token=secrets.token_urlsafe(24))
         log.warning("BOLSERVICE_DEBUG_TOKEN was not set; /debug-sessions token: %s", settings.debug_token)
     store = WorkspaceStore(settings.root)
-    pool = JobPool(settings.jobs, settings.job_timeout)
+    for leftover in store.sweep():
+        log.info("removed %s, left by a stopped process", leftover.removeprefix(str(store.root)))
+    pool = JobPool(settings.jobs, settings.job_timeout, settings.max_queue, settings.job_memory_mb)
     service = WorkspaceService(settings, store, FileLocker(store.lock_directory, settings.lock_timeout), pool)
 
     @contextlib.asynccontextmanager

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from ..bol import UnsupportedFileError, UnusableContentError
-from ..jobs import JobCrashed, JobTimeout
+from ..jobs import JobCrashed, JobTimeout, Overloaded
 from ..locks import LockTimeout
 from ..service import MissingStep
 from ..store import InvalidSid
@@ -18,6 +18,7 @@ from .bodies import BadRequest
 log = logging.getLogger("bolservice")
 
 RETRY_AFTER_BUSY = "2"
+RETRY_AFTER_OVERLOADED = "5"
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -54,6 +55,11 @@ async def _busy(request: Request, error: Exception) -> JSONResponse:
                           {"Retry-After": RETRY_AFTER_BUSY})
 
 
+async def _overloaded(request: Request, error: Exception) -> JSONResponse:
+    return error_response(503, "the service is processing as many files as it may (BOLSERVICE_MAX_QUEUE); "
+                               "retry shortly", {"Retry-After": RETRY_AFTER_OVERLOADED})
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(500, "internal error; the workspace is unchanged. Try again")
@@ -69,5 +75,6 @@ EXCEPTION_HANDLERS = {
     UnusableContentError: _handler(422),
     JobTimeout: _job_timeout,
     JobCrashed: _job_crashed,
+    Overloaded: _overloaded,
     Exception: _unexpected,
 }
