@@ -24,8 +24,18 @@ class JobTimeout(Exception):
     """The job ran past its deadline; its process was stopped."""
 
 
-class JobCrashed(Exception):
-    """The process running the job died (killed, or crashed) twice."""
+class JobCrashed(UnusableContentError):
+    """The process running the job died twice on the same file.
+
+    A job is retried once when its process dies, so dying again points at the file:
+    most often it needed more memory than a job may have, which can abort the
+    interpreter instead of raising MemoryError.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "processing this file stopped its process twice; it may need more memory than a job "
+            "may use (BOLSERVICE_JOB_MEMORY_MB) or be malformed. Split it or export it again")
 
 
 class Overloaded(Exception):
@@ -118,15 +128,20 @@ class JobPool:
                 initializer=limit_memory, initargs=(self.memory_mb,))
         return self._pool
 
-    async def run(self, function: Callable, *args, timeout: float | None = None):
+    async def run(self, function: Callable, *args):
         """Run ``function(*args)`` in a child; a job broken by another's failure runs once more."""
         if self.active >= self.max_queue:
             raise Overloaded()
         self.active += 1
         try:
-            return await self._run(function, args, timeout or self.timeout)
+            return await self._run(function, args, self.timeout)
         finally:
             self.active -= 1
+
+    async def probe(self, timeout: float) -> bool:
+        """Whether a child answers a no-op job; also starts the children. Outside the cap:
+        it is the service checking itself, not a client's work."""
+        return await self._run(ready, (), timeout)
 
     async def _run(self, function: Callable, args: tuple, timeout: float):
         for attempt in (1, 2):

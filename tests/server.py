@@ -58,5 +58,49 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
+    def workers(self) -> list[int]:
+        assert self.process is not None
+        return [pid for pid in children(self.process.pid) if "resource_tracker" not in cmdline(pid)]
+
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 120), **kwargs)
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def lock_holder(root: Path, sid: str) -> int | None:
+    """The pid holding ``sid``'s flock, read from /proc/locks."""
+    try:
+        inode = (root / ".locks" / f"{sid}.lock").stat().st_ino
+    except FileNotFoundError:
+        return None
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "FLOCK" in fields and "->" not in fields and int(fields[5].rsplit(":", 1)[1]) == inode:
+            return int(fields[4])
+    return None
+
+
+def pool_children(worker: int) -> list[int]:
+    """A worker's processing-pool processes (not multiprocessing's resource tracker)."""
+    return [pid for pid in children(worker)
+            if "spawn_main" in cmdline(pid) and "resource_tracker" not in cmdline(pid)]

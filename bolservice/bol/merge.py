@@ -35,6 +35,8 @@ MAPPED_COLUMNS: dict[str, str] = {
 }
 # Unmatched rows are all counted; only this many of each side are spelled out as warnings.
 WARNING_EXAMPLES = 20
+# A missing-columns error lists at most this many of the columns found.
+SHOWN_COLUMNS = 30
 
 Key = tuple[str, str, Decimal, Decimal]
 
@@ -148,7 +150,9 @@ def _locate_columns(header: list[str]) -> dict[str, int]:
             located[column] = found
     missing = [column for column in REQUIRED_COLUMNS if column not in located]
     if missing:
-        shown = ", ".join(repr(name) for name in header if name.strip()) or "none"
+        found = [repr(name[:60]) for name in header if name.strip()]
+        more = f" and {len(found) - SHOWN_COLUMNS} more" if len(found) > SHOWN_COLUMNS else ""
+        shown = (", ".join(found[:SHOWN_COLUMNS]) + more) or "none"
         raise MissingColumnsError(
             f"the spreadsheet lacks the required column(s) {', '.join(missing)}; "
             f"columns found: {shown}"

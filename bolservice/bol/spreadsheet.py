@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import math
+import zipfile
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,6 +23,10 @@ from .errors import NotASpreadsheetError, UnreadableSpreadsheetError
 _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DELIMITERS = (",", ";", "\t")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# An .xlsx is a zip; a real order sheet is a few MB of XML. A file that says it expands to
+# more is refused before it is opened: a zip bomb must not cost memory or time.
+MAX_EXPANDED_BYTES = 100 * 1024 * 1024
 
 
 @dataclass
@@ -50,6 +55,8 @@ def read_spreadsheet(data: bytes) -> Spreadsheet:
 
 
 def _decode(data: bytes) -> str:
+    if data.startswith(_UTF16_BOMS):
+        raise NotASpreadsheetError("the CSV is UTF-16 text; save it as CSV UTF-8 (or .xlsx)")
     if b"\x00" in data:
         raise NotASpreadsheetError(
             "the file is binary data, not a CSV or Excel spreadsheet; export it as .csv or .xlsx"
@@ -83,6 +90,8 @@ def _read_csv(text: str) -> list[list[str]]:
 
 
 def _read_excel(data: bytes) -> list[list[str]]:
+    if data.startswith(_XLSX_MAGIC):
+        _check_expanded_size(data)
     try:
         frame = pd.read_excel(io.BytesIO(data), engine="calamine", header=None, dtype=object)
     except Exception as error:  # calamine reports broken files with assorted error types
@@ -90,6 +99,17 @@ def _read_excel(data: bytes) -> list[list[str]]:
             f"the Excel file could not be read ({error}); save it again or export it as CSV"
         ) from None
     return [[cell_text(value) for value in row] for row in frame.itertuples(index=False)]
+
+
+def _check_expanded_size(data: bytes) -> None:
+    try:
+        expanded = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise UnreadableSpreadsheetError("the .xlsx file is damaged (not a readable zip); save it again") from None
+    if expanded > MAX_EXPANDED_BYTES:
+        raise UnreadableSpreadsheetError(
+            f"the .xlsx expands to {expanded // (1024 * 1024)} MB, over the "
+            f"{MAX_EXPANDED_BYTES // (1024 * 1024)} MB a spreadsheet may hold; remove unused sheets or rows")
 
 
 def cell_text(value: object) -> str:

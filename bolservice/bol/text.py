@@ -94,6 +94,8 @@ def _check_magic(stream: BinaryIO) -> None:
 def _pdf_error(error: Exception) -> Exception:
     # pdfplumber wraps pdfminer's errors when it opens a file, not always while it reads.
     cause = error.args[0] if isinstance(error, PdfminerException) and error.args else error
+    if isinstance(cause, MemoryError):
+        return cause  # not the PDF's fault as such: let the caller report its memory limit
     if isinstance(cause, PDFPasswordIncorrect):
         return EncryptedPdfError(
             "the PDF is password-protected; upload a copy saved without a password"

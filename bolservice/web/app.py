@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from ..config import Settings
-from ..jobs import JobPool, ready
+from ..jobs import JobPool
 from ..locks import FileLocker
 from ..service import WorkspaceService
 from ..store import WorkspaceStore
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Start every child of the pool now, not on the first uploads.
-        warm = asyncio.gather(*(pool.run(ready) for _ in range(settings.jobs)))
+        warm = asyncio.gather(*(pool.probe(settings.job_timeout) for _ in range(settings.jobs)))
         try:
             yield
         finally:

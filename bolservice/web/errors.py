@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from ..bol import UnsupportedFileError, UnusableContentError
-from ..jobs import JobCrashed, JobTimeout, Overloaded
+from ..jobs import JobTimeout, Overloaded
 from ..locks import LockTimeout
 from ..service import MissingStep
 from ..store import InvalidSid
@@ -45,11 +45,6 @@ async def _job_timeout(request: Request, error: Exception) -> JSONResponse:
                                "Split the PDF, or try again later")
 
 
-async def _job_crashed(request: Request, error: Exception) -> JSONResponse:
-    return error_response(500, "the process handling this file died; the workspace is unchanged. "
-                               "Try again; if it fails again, the file is the cause")
-
-
 async def _busy(request: Request, error: Exception) -> JSONResponse:
     return error_response(409, "another request is working on this workspace; retry shortly",
                           {"Retry-After": RETRY_AFTER_BUSY})
@@ -74,7 +69,6 @@ EXCEPTION_HANDLERS = {
     UnsupportedFileError: _handler(415),
     UnusableContentError: _handler(422),
     JobTimeout: _job_timeout,
-    JobCrashed: _job_crashed,
     Overloaded: _overloaded,
     Exception: _unexpected,
 }

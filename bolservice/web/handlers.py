@@ -13,7 +13,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings
-from ..jobs import ready
 from ..service import WorkspaceService, iso
 from .bodies import BadRequest, stage_pdf, stage_spreadsheet
 from .errors import error_response
@@ -136,7 +135,7 @@ class Api:
         free_mb = shutil.disk_usage(self.service.store.root).free / (1024 * 1024)
         checks["free_disk"] = free_mb >= self.settings.min_free_mb
         try:
-            checks["worker_pool"] = await self.service.pool.run(ready, timeout=15)
+            checks["worker_pool"] = await self.service.pool.probe(timeout=15)
         except Exception:
             checks["worker_pool"] = False
         healthy = all(checks.values())

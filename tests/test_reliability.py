@@ -1,0 +1,217 @@
+"""Races, crashes and resource limits: the service keeps working and loses nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.bolpdf import BolInvoice, Item, build_bol
+from tests.server import Server, lock_holder, pool_children
+from tests.test_api import MERGED, PDF, PDF_ONLY, download, new_sid, upload, upload_sheet
+from tests.test_integration import bol_and_sheet, merged_csv, pdf_csv
+
+
+def slow_pdf(pages: int = 40, number: str = "A1") -> bytes:
+    items = [Item(str(i % 9 + 1), f"ST{i:04d}", "12", "MENS KNIT TOP", "1.50") for i in range(pages * 30)]
+    return build_bol([BolInvoice(number, items, rows_per_page=30)])
+
+
+def wait_for(predicate, seconds: float = 30, what: str = "condition"):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def in_background(function, *args) -> tuple[threading.Thread, dict]:
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = function(*args)
+        except httpx.HTTPError as error:
+            result["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+@pytest.fixture(scope="module")
+def crashy(tmp_path_factory):
+    """A server of its own: these tests kill its processes."""
+    with Server(tmp_path_factory.mktemp("crashy") / "workspaces") as running:
+        yield running
+
+
+def test_storm_on_one_sid_never_gives_5xx_or_a_mixed_file(server):
+    sid = new_sid()
+    pairs = [bol_and_sheet(200 + k) for k in range(2)]
+    valid = {pdf_csv(pdf) for pdf, _ in pairs} | {merged_csv(pdf, sheet) for pdf, sheet in pairs}
+    statuses, downloads = [], []
+
+    def client_run(seed: int) -> None:
+        rng = random.Random(seed)
+        with server.client() as client:
+            for _ in range(20):
+                pdf, sheet = rng.choice(pairs)
+                action = rng.choice(["new", "clear", "pdf", "pdf", "sheet", "sheet", "download", "download", "status"])
+                params = {"_sid": sid}
+                if action == "new":
+                    answer = client.post("/new-session", params=params)
+                elif action == "clear":
+                    answer = client.post("/clear-session", params=params)
+                elif action == "pdf":
+                    answer = upload(client, sid, pdf)
+                elif action == "sheet":
+                    answer = upload_sheet(client, sid, sheet)
+                elif action == "status":
+                    answer = client.get("/status", params=params)
+                else:
+                    answer = download(client, sid)
+                    if answer.status_code == 200:
+                        downloads.append(answer.content)
+                statuses.append(answer.status_code)
+                assert answer.headers["content-type"].startswith(("application/json", "text/csv"))
+
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(client_run, range(12)))
+    assert len(statuses) == 240 and set(statuses) <= {200, 404, 422}, sorted(set(statuses))
+    assert all(body in valid for body in downloads)
+    assert len(downloads) > 10
+
+
+def test_worker_killed_mid_upload_keeps_the_service_and_the_workspace_whole(crashy):
+    sid = new_sid()
+    with crashy.client() as client:
+        assert upload(client, sid).status_code == 200 and upload_sheet(client, sid).status_code == 200
+        thread, result = in_background(lambda: upload(crashy.client(), sid, slow_pdf()))
+        worker = wait_for(lambda: lock_holder(crashy.root, sid), what="the upload to take the lock")
+        staged = crashy.root / ".staging" / f"{socket.gethostname()}-{worker}"
+        assert any(staged.iterdir())  # the upload's body, staged by the worker about to die
+        os.kill(worker, signal.SIGKILL)
+        thread.join(60)
+        assert "error" in result or result["value"].status_code >= 500
+        # The other worker answers at once; the killed one is replaced.
+        assert client.get("/ping").status_code == 200
+        wait_for(lambda: len(crashy.workers()) == 2 and worker not in crashy.workers(), what="a new worker")
+        wait_for(lambda: not staged.exists(), what="the dead worker's staging to be swept")
+        assert download(client, sid).content == MERGED  # the previous complete state
+        assert upload(client, sid).status_code == 200  # and the workspace works on
+        assert download(client, sid).content == PDF_ONLY
+
+
+def test_killed_pool_process_is_replaced_and_the_job_completes(crashy):
+    sid = new_sid()
+    pdf = slow_pdf(number="K1")
+    with crashy.client() as client:
+        thread, result = in_background(lambda: upload(crashy.client(), sid, pdf))
+        worker = wait_for(lambda: lock_holder(crashy.root, sid), what="the upload to take the lock")
+        time.sleep(0.3)  # the job is running in one of the worker's pool processes
+        victims = pool_children(worker)
+        assert victims
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        thread.join(60)
+        assert result["value"].status_code == 200, result
+        assert download(client, sid).content == pdf_csv(pdf)
+        assert set(pool_children(worker)).isdisjoint(victims)
+
+
+def test_a_crash_s_temp_files_never_survive_the_next_operation(crashy):
+    sid = new_sid()
+    with crashy.client() as client:
+        assert upload(client, sid).status_code == 200
+        leftovers = [crashy.root / sid / ".pdf_csv-1a2b.tmp", crashy.root / sid / "merged_csv-half"]
+        for path in leftovers:
+            path.write_bytes(b"half a file")
+        assert download(client, sid).content == PDF_ONLY
+        assert not any(path.exists() for path in leftovers)
+
+
+def test_leftovers_of_a_stopped_service_are_gone_after_a_restart(tmp_path):
+    root = tmp_path / "workspaces"
+    sid = new_sid()
+    with Server(root, workers=1) as first:
+        with first.client() as client:
+            assert upload(client, sid).status_code == 200
+    dead = root / ".staging" / f"{socket.gethostname()}-999999999"
+    dead.mkdir()
+    (dead / "upload.pdf").write_bytes(b"%PDF- half")
+    trash = root / ".trash" / f"{sid}.dead"
+    trash.mkdir()
+    (trash / "pdf_csv-x").write_bytes(b"old")
+    with Server(root, workers=1) as second:
+        assert not dead.exists() and not trash.exists()
+        with second.client() as client:
+            assert download(client, sid).content == PDF_ONLY
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """One worker, one processing process, one job at a time, 400 MB per job."""
+    settings = {"jobs": 1, "max_queue": 1, "job_memory_mb": 400}
+    with Server(tmp_path_factory.mktemp("small") / "workspaces", workers=1, **settings) as running:
+        yield running
+
+
+def test_past_the_queue_cap_requests_get_503_at_once(small):
+    slow = slow_pdf()
+    finished: dict[str, tuple[float, httpx.Response]] = {}
+
+    def send(name):
+        with small.client() as client:
+            answer = upload(client, new_sid(), slow)
+            finished[name] = (time.monotonic(), answer)
+
+    threads = [threading.Thread(target=send, args=(f"c{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    codes = sorted(answer.status_code for _, answer in finished.values())
+    assert codes[0] == 200 and 503 in codes, codes
+    done = min(at for at, answer in finished.values() if answer.status_code == 200)
+    for at, answer in finished.values():
+        if answer.status_code == 503:
+            assert answer.headers["retry-after"] == "5" and "BOLSERVICE_MAX_QUEUE" in answer.json()["error"]
+            assert at < done  # refused at once, not after waiting for the running job
+
+
+def memory_hog_pdf(lines: int = 800) -> bytes:
+    """One page of 160,000 tiny characters: parsing it needs far more than 400 MB."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(3000, 3000))
+    pdf.setFont("Helvetica", 1)
+    pdf.drawString(10, 2990, "BILL OF LADING A1")
+    for i in range(lines):
+        pdf.drawString(10, 2980 - i * 0.5, "X" * 200)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def test_a_file_over_the_memory_ceiling_is_422_and_the_worker_survives(small):
+    sid = new_sid()
+    with small.client() as client:
+        answer = upload(client, sid, memory_hog_pdf())
+        assert answer.status_code == 422, answer.text
+        assert "BOLSERVICE_JOB_MEMORY_MB" in answer.json()["error"]
+        assert client.get("/status", params={"_sid": sid}).json()["exists"] is False
+        assert upload(client, sid, PDF).status_code == 200
+        assert download(client, sid).content == PDF_ONLY
