@@ -143,9 +143,8 @@ def test_a_crash_s_temp_files_never_survive_the_next_operation(crashy):
 def test_leftovers_of_a_stopped_service_are_gone_after_a_restart(tmp_path):
     root = tmp_path / "workspaces"
     sid = new_sid()
-    with Server(root, workers=1) as first:
-        with first.client() as client:
-            assert upload(client, sid).status_code == 200
+    with Server(root, workers=1) as first, first.client() as client:
+        assert upload(client, sid).status_code == 200
     dead = root / ".staging" / f"{socket.gethostname()}-999999999"
     dead.mkdir()
     (dead / "upload.pdf").write_bytes(b"%PDF- half")
