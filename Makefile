@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test bench examples clean
+.PHONY: run test bench fuzz examples clean
 
 # One stamp per install flavour, so `make run` never pulls the test tools and a changed
 # pyproject.toml reinstalls.
@@ -28,6 +28,10 @@ test: $(VENV)/.installed-test
 # Engine benchmarks; results and how to read them are in docs/BENCHMARKS.md.
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.parse_memory
+
+# A long schemathesis run against a fresh server: no generated request may get a 5xx.
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python -m tests.fuzz_http --max-examples 300
 
 # Regenerates examples/sample.pdf, sample.csv and sample_bol.csv.
 examples: $(VENV)/.installed-test

@@ -55,6 +55,9 @@ def read_spreadsheet(data: bytes) -> Spreadsheet:
 
 
 def _decode(data: bytes) -> str:
+    if data.lstrip()[:5] == b"%PDF-":
+        raise NotASpreadsheetError("the file is a PDF, not a spreadsheet; send the CSV, .xlsx or .xls "
+                                   "that lists the orders")
     if data.startswith(_UTF16_BOMS):
         raise NotASpreadsheetError("the CSV is UTF-16 text; save it as CSV UTF-8 (or .xlsx)")
     if b"\x00" in data:
