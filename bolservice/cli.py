@@ -66,25 +66,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve_command(args: argparse.Namespace) -> int:
-    import logging
+    import logging.config
 
     import uvicorn
+
+    from .logs import logging_config
 
     for name in ("host", "port", "workers", "root"):
         if getattr(args, name) is not None:
             os.environ[PREFIX + name.upper()] = str(getattr(args, name))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    log_config = logging_config(settings.log_format)
+    logging.config.dictConfig(log_config)
     log = logging.getLogger("bolservice")
     if not os.environ.get(PREFIX + "DEBUG_TOKEN"):
         # Set before the workers start, so they all accept the same token.
         os.environ[PREFIX + "DEBUG_TOKEN"] = secrets.token_urlsafe(24)
         log.info("/debug-sessions token (set BOLSERVICE_DEBUG_TOKEN to choose one): %s",
                  os.environ[PREFIX + "DEBUG_TOKEN"])
-    settings = Settings.from_env()
+    settings = Settings.from_env()  # again: the token is now set
     settings.root.mkdir(parents=True, exist_ok=True)
-    # access_log off: uvicorn's access log prints whole query strings, sids included.
+    # access_log off: uvicorn's access log prints whole query strings, sids included;
+    # RequestLog writes one line per request instead.
     uvicorn.run("bolservice.web.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, access_log=False, log_level="info")
+                workers=settings.workers, access_log=False, log_config=log_config)
     return 0
 
 

@@ -25,11 +25,15 @@ class LockTimeout(Exception):
 
 
 class Locker(Protocol):
-    def hold(self, sid: str) -> AbstractAsyncContextManager[None]:
+    def hold(self, sid: str, timeout: float | None = None) -> AbstractAsyncContextManager[None]:
         """Hold ``sid``'s lock for the block; raise LockTimeout if it cannot be had in time."""
 
     def is_held(self, sid: str) -> bool:
         """Whether some request, in any process, holds ``sid``'s lock now."""
+
+    def retire(self, sid: str) -> None:
+        """Drop what the lock keeps for a sid whose workspace is gone. Call while holding
+        the lock, as the last step before releasing it."""
 
 
 class FileLocker:
@@ -38,9 +42,11 @@ class FileLocker:
     The file lock alone would not do: filelock locks are re-entrant within a thread and
     every coroutine runs on the event-loop thread. The asyncio lock lets one coroutine per
     sid through; that one then takes the file lock with non-blocking attempts between short
-    sleeps, so waiting never ties up a thread. Lock files live outside the workspaces, and
-    are never deleted while in use: clearing a workspace must not delete the lock others
-    wait on.
+    sleeps, so waiting never ties up a thread. Lock files live outside the workspaces:
+    clearing a workspace must not delete the lock others wait on. Only the janitor removes
+    a lock file (``retire``), while holding it and as its last step; filelock (4.x) then
+    sends a waiter that locked the removed file back to lock the path anew, so exclusion
+    holds across the removal.
     """
 
     POLL_FIRST, POLL_MAX = 0.002, 0.05
@@ -55,15 +61,16 @@ class FileLocker:
         return self.directory / f"{validate_sid(sid)}.lock"
 
     @asynccontextmanager
-    async def hold(self, sid: str) -> AsyncIterator[None]:
+    async def hold(self, sid: str, timeout: float | None = None) -> AsyncIterator[None]:
         path = self._path(sid)  # validates the sid before anything is keyed on it
+        timeout = self.timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        deadline = loop.time() + timeout
         local = self._local.setdefault(sid, asyncio.Lock())
         self._waiters[sid] = self._waiters.get(sid, 0) + 1
         try:
             try:
-                await asyncio.wait_for(local.acquire(), self.timeout)
+                await asyncio.wait_for(local.acquire(), timeout)
             except TimeoutError:
                 raise LockTimeout() from None
             try:
@@ -97,6 +104,14 @@ class FileLocker:
         if self._waiters[sid] == 0:
             del self._waiters[sid]
             del self._local[sid]
+
+    def retire(self, sid: str) -> None:
+        self._path(sid).unlink(missing_ok=True)
+
+    def locked_sids(self) -> list[str]:
+        """The sids that have a lock file: those that had a request since their last retire."""
+        return [entry.name[:-5] for entry in os.scandir(self.directory)
+                if entry.name.endswith(".lock") and not entry.name.startswith(".")]
 
     def is_held(self, sid: str) -> bool:
         local = self._local.get(sid)

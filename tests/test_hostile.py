@@ -3,7 +3,6 @@ what is wrong, and the workspace stays exactly as it was."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from tests.bolpdf import BolInvoice, build_bol, render, text_line

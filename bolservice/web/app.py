@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from ..config import Settings
+from ..janitor import Janitor
 from ..jobs import JobPool
 from ..locks import FileLocker
 from ..service import WorkspaceService
@@ -21,6 +22,7 @@ from ..store import WorkspaceStore
 from .errors import EXCEPTION_HANDLERS
 from .handlers import Api
 from .limits import BodyLimit
+from .requestlog import RequestLog
 
 log = logging.getLogger("bolservice")
 
@@ -37,21 +39,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
     for leftover in store.sweep():
         log.info("removed %s, left by a stopped process", leftover.removeprefix(str(store.root)))
     pool = JobPool(settings.jobs, settings.job_timeout, settings.max_queue, settings.job_memory_mb)
-    service = WorkspaceService(settings, store, FileLocker(store.lock_directory, settings.lock_timeout), pool)
+    locker = FileLocker(store.lock_directory, settings.lock_timeout)
+    service = WorkspaceService(settings, store, locker, pool)
+    janitor = Janitor(store, locker, settings.workspace_ttl, settings.janitor_interval)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Start every child of the pool now, not on the first uploads.
         warm = asyncio.gather(*(pool.probe(settings.job_timeout) for _ in range(settings.jobs)))
+        sweeping = asyncio.create_task(janitor.run())
         try:
             yield
         finally:
+            sweeping.cancel()
             warm.cancel()
             await asyncio.to_thread(pool.shutdown)
 
     return Starlette(
         routes=Api(service, settings).routes(),
         middleware=[
+            Middleware(RequestLog),
             Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "OPTIONS"], allow_headers=CORS_HEADERS,
                        expose_headers=["Content-Disposition"]),

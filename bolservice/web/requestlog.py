@@ -1,0 +1,59 @@
+"""One log line per request, with a request id the client can quote."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..store import short_sid
+
+log = logging.getLogger("bolservice.access")
+
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # what a request id may echo back
+
+
+class RequestLog:
+    """Log method, path, status, duration, request id and the sid's first 8 characters.
+
+    The request id is the client's ``X-Request-ID`` when it is a sane token, otherwise a
+    new one; it is echoed in the response either way.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _CLIENT_ID.fullmatch(given) else secrets.token_hex(8)
+        status = 500
+
+        async def tagged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tagged)
+        finally:
+            log.info("%s %s %s", scope["method"], scope["path"], status, extra={
+                "method": scope["method"], "path": scope["path"], "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "request_id": request_id, "sid": _sid(scope),
+            })
+
+
+def _sid(scope: Scope) -> str | None:
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    sid = (query.get("_sid") or query.get("session_id") or [None])[0]
+    return short_sid(sid) if sid else None

@@ -1,0 +1,39 @@
+"""Request logs: one line per request, request ids, and never a whole sid."""
+
+from __future__ import annotations
+
+import logging
+
+from bolservice.logs import JsonFormatter, TextFormatter
+from tests.test_api import PDF, SHEET, new_sid
+from tests.test_integration import workflow
+
+
+def test_no_whole_sid_in_the_log_after_a_workflow(server):
+    sid = new_sid()
+    workflow(server, sid, PDF, SHEET)
+    with server.client() as client:
+        client.get("/status", params={"session_id": sid})
+        client.get("/download-bol", params={"_sid": sid + "x" * 3})  # a 404 logs too
+    log = server.log.read_text()
+    assert sid not in log
+    lines = [line for line in log.splitlines() if f"sid={sid[:8]}…" in line]
+    assert [line.split("bolservice.access: ")[1].split(" method=")[0] for line in lines] == [
+        "POST /clear-session 200", "POST /new-session 200", "POST /upload 200", "POST /upload-csv 200",
+        "GET /download-bol 200", "GET /status 200", "GET /download-bol 404"]
+    assert all("duration_ms=" in line and "request_id=" in line for line in lines)
+
+
+def test_request_id_is_echoed_or_made(client):
+    assert client.get("/ping", headers={"X-Request-ID": "trace-42.a:b"}).headers["x-request-id"] == "trace-42.a:b"
+    made = client.get("/ping").headers["x-request-id"]
+    assert len(made) == 16 and made != client.get("/ping").headers["x-request-id"]
+    odd = client.get("/ping", headers={"X-Request-ID": "bad id\twith spaces"}).headers["x-request-id"]
+    assert odd != "bad id\twith spaces" and len(odd) == 16
+
+
+def test_formatters_carry_the_extras():
+    record = logging.LogRecord("bolservice.access", logging.INFO, "", 0, "GET /ping 200", (), None)
+    record.status, record.sid = 200, "abcdefgh…"
+    assert '"status": 200' in JsonFormatter().format(record)
+    assert TextFormatter().format(record).endswith("GET /ping 200 status=200 sid=abcdefgh…")
