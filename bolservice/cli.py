@@ -86,11 +86,30 @@ def _serve_command(args: argparse.Namespace) -> int:
                  os.environ[PREFIX + "DEBUG_TOKEN"])
     settings = Settings.from_env()  # again: the token is now set
     settings.root.mkdir(parents=True, exist_ok=True)
+    _prepare_metrics_directory()
     # access_log off: uvicorn's access log prints whole query strings, sids included;
     # RequestLog writes one line per request instead.
     uvicorn.run("bolservice.web.app:create_app", factory=True, host=settings.host, port=settings.port,
                 workers=settings.workers, access_log=False, log_config=log_config)
     return 0
+
+
+def _prepare_metrics_directory() -> None:
+    """Every worker writes its metrics under PROMETHEUS_MULTIPROC_DIR; start it empty.
+
+    A fresh directory per server by default: one under a shared root would mix the
+    process ids of several containers.
+    """
+    import tempfile
+
+    from .metrics import MULTIPROCESS_DIR
+
+    directory = os.environ.get(MULTIPROCESS_DIR)
+    if directory:
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+    else:
+        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="bolservice-metrics-")
 
 
 def _process_command(args: argparse.Namespace) -> int:

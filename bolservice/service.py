@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from . import metrics
 from .config import Settings
 from .jobs import JobPool, merge_job, pdf_job
 from .locks import Locker
@@ -54,9 +55,18 @@ class WorkspaceService:
     @asynccontextmanager
     async def _locked(self, sid: str) -> AsyncIterator[None]:
         """Hold the sid's lock, first clearing anything a crashed request left behind."""
+        waiting = time.perf_counter()
         async with self.locker.hold(validate_sid(sid)):
+            metrics.LOCK_WAIT_SECONDS.observe(time.perf_counter() - waiting)
             await asyncio.to_thread(self.store.tidy, sid)
             yield
+
+    async def _process(self, job: str, function, *args):
+        """Run an engine job in the pool, timed."""
+        started = time.perf_counter()
+        output = await self.pool.run(function, *args)
+        metrics.PROCESSING_SECONDS.labels(job).observe(time.perf_counter() - started)
+        return output
 
     async def new(self, sid: str | None) -> Manifest:
         sid = validate_sid(sid) if sid else new_sid()
@@ -70,7 +80,7 @@ class WorkspaceService:
     async def upload_pdf(self, sid: str, staged: Path, filename: str) -> dict:
         """Parse the staged PDF and publish its rows; a previous merge is discarded."""
         async with self._locked(sid):
-            output = await self.pool.run(pdf_job, str(staged), self.settings.max_pages)
+            output = await self._process("pdf", pdf_job, str(staged), self.settings.max_pages)
             manifest = await asyncio.to_thread(self.store.ensure, sid)
             manifest.files.pop(SPREADSHEET, None)
             manifest.files.pop(MERGED_CSV, None)
@@ -78,6 +88,8 @@ class WorkspaceService:
             await asyncio.to_thread(self.store.commit, manifest, {
                 PDF: staged, EXTRACTION: output.extraction, PDF_CSV: output.csv,
             })
+        metrics.UPLOADS.labels("pdf").inc()
+        metrics.PAGES.inc(output.summary["pages"])
         return output.summary
 
     async def upload_spreadsheet(self, sid: str, staged: Path, filename: str) -> dict:
@@ -85,11 +97,12 @@ class WorkspaceService:
         async with self._locked(sid):
             manifest = self._manifest_with(sid, EXTRACTION, "upload-csv")
             extraction = self.store.file_path(manifest, EXTRACTION)
-            output = await self.pool.run(merge_job, str(extraction), str(staged))
+            output = await self._process("merge", merge_job, str(extraction), str(staged))
             manifest.details["csv"] = _details(filename, output.summary)
             await asyncio.to_thread(self.store.commit, manifest, {
                 SPREADSHEET: staged, MERGED_CSV: output.csv,
             })
+        metrics.UPLOADS.labels("spreadsheet").inc()
         return output.summary
 
     async def open_result(self, sid: str) -> BinaryIO:

@@ -78,6 +78,9 @@ def test_idle_workspaces_expire_and_the_deletion_is_logged_without_the_sid(expir
         wait_for(lambda: client.get("/status", params={"_sid": sid}).json()["exists"] is False,
                  seconds=15, what="the janitor to delete the idle workspace")
         assert download(client, sid).status_code == 404
+        deletions = [line for line in client.get("/metrics").text.splitlines()
+                     if line.startswith("bolservice_janitor_deletions_total ")]
+        assert deletions and float(deletions[0].split()[1]) >= 1
     assert not (expiring.root / sid).exists()
     wait_for(lambda: not (expiring.root / ".locks" / f"{sid}.lock").exists(), what="the lock file to go")
     log = expiring.log.read_text()

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from .. import metrics
 from ..config import Settings
 from ..janitor import Janitor
 from ..jobs import JobPool
@@ -41,7 +42,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     pool = JobPool(settings.jobs, settings.job_timeout, settings.max_queue, settings.job_memory_mb)
     locker = FileLocker(store.lock_directory, settings.lock_timeout)
     service = WorkspaceService(settings, store, locker, pool)
-    janitor = Janitor(store, locker, settings.workspace_ttl, settings.janitor_interval)
+    janitor = Janitor(store, locker, settings.workspace_ttl, settings.janitor_interval,
+                      on_delete=metrics.JANITOR_DELETIONS.inc)
+    routes = Api(service, settings).routes()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -56,9 +59,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await asyncio.to_thread(pool.shutdown)
 
     return Starlette(
-        routes=Api(service, settings).routes(),
+        routes=routes,
         middleware=[
-            Middleware(RequestLog),
+            Middleware(RequestLog, paths=frozenset(route.path for route in routes)),
             Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "OPTIONS"], allow_headers=CORS_HEADERS,
                        expose_headers=["Content-Disposition"]),

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import metrics
 from ..config import Settings
 from ..service import WorkspaceService, iso
 from .bodies import BadRequest, stage_pdf, stage_spreadsheet
@@ -58,6 +59,7 @@ class Api:
             Route("/ping", self.ping, methods=["GET"]),
             Route("/wake-up", self.ping, methods=["GET"]),
             Route("/openapi.json", self.openapi, methods=["GET"]),
+            Route("/metrics", self.metrics, methods=["GET"]),
         ]
 
     async def new_session(self, request: Request) -> Response:
@@ -155,6 +157,11 @@ class Api:
 
     async def ping(self, request: Request) -> Response:
         return JSONResponse({"status": "alive", "message": "bolservice is running"})
+
+    async def metrics(self, request: Request) -> Response:
+        body, content_type = await asyncio.to_thread(
+            metrics.exposition, lambda: len(self.service.store.sids()))
+        return Response(body, media_type=content_type)
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document())

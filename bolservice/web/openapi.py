@@ -129,5 +129,7 @@ def openapi_document() -> dict:
             "/ping": {"get": ping},
             "/wake-up": {"get": ping},
             "/openapi.json": {"get": _op("This document", [], _json({"type": "object"}, "OpenAPI 3.1."))},
+            "/metrics": {"get": _op("Prometheus metrics of all workers", [], {
+                "description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}})},
         },
     }

@@ -1,4 +1,4 @@
-"""One log line per request, with a request id the client can quote."""
+"""One log line and the request metrics per request, with a request id the client can quote."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import metrics
 from ..store import short_sid
 
 log = logging.getLogger("bolservice.access")
@@ -18,14 +19,17 @@ _CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # what a request id may echo
 
 
 class RequestLog:
-    """Log method, path, status, duration, request id and the sid's first 8 characters.
+    """Log method, path, status, duration, request id and the sid's first 8 characters,
+    and count the request by endpoint and status.
 
     The request id is the client's ``X-Request-ID`` when it is a sane token, otherwise a
-    new one; it is echoed in the response either way.
+    new one; it is echoed in the response either way. Metrics are labelled by the route's
+    path, or "other", so unknown paths cannot multiply the series.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, paths: frozenset[str]) -> None:
         self.app = app
+        self.paths = paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,9 +50,13 @@ class RequestLog:
         try:
             await self.app(scope, receive, tagged)
         finally:
+            seconds = time.perf_counter() - started
+            endpoint = scope["path"] if scope["path"] in self.paths else "other"
+            metrics.REQUESTS.labels(endpoint, str(status)).inc()
+            metrics.REQUEST_SECONDS.labels(endpoint).observe(seconds)
             log.info("%s %s %s", scope["method"], scope["path"], status, extra={
                 "method": scope["method"], "path": scope["path"], "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "duration_ms": round(seconds * 1000, 1),
                 "request_id": request_id, "sid": _sid(scope),
             })
 

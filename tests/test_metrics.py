@@ -1,0 +1,49 @@
+"""/metrics adds up every worker's figures."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.test_api import SHEET, new_sid, upload, upload_sheet
+
+
+def scrape(client) -> dict[str, float]:
+    answer = client.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for line in answer.text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_metrics_count_real_traffic_through_both_workers(server, client):
+    before = scrape(client)
+    sid = new_sid()
+
+    def ping(_):
+        with server.client() as other:
+            return other.get("/ping").status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        assert set(pool.map(ping, range(40))) == {200}
+    assert upload(client, sid).status_code == 200
+    assert upload_sheet(client, sid, SHEET).status_code == 200
+    assert client.get("/no-such-path").status_code == 404
+    after = scrape(client)
+
+    def delta(name: str) -> float:
+        return after.get(name, 0) - before.get(name, 0)
+
+    assert delta('bolservice_requests_total{endpoint="/ping",status="200"}') == 40
+    assert delta('bolservice_requests_total{endpoint="/upload",status="200"}') == 1
+    assert delta('bolservice_requests_total{endpoint="other",status="404"}') == 1
+    assert delta('bolservice_uploads_total{kind="pdf"}') == 1
+    assert delta('bolservice_uploads_total{kind="spreadsheet"}') == 1
+    assert delta("bolservice_pages_processed_total") == 3
+    assert delta('bolservice_processing_duration_seconds_count{job="merge"}') == 1
+    assert delta("bolservice_lock_wait_seconds_count") == 2
+    assert delta('bolservice_request_duration_seconds_count{endpoint="/ping"}') == 40
+    assert after["bolservice_live_workspaces"] == len(
+        [p for p in server.root.iterdir() if p.is_dir() and not p.name.startswith(".")])
