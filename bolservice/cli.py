@@ -88,9 +88,11 @@ def _serve_command(args: argparse.Namespace) -> int:
     settings.root.mkdir(parents=True, exist_ok=True)
     _prepare_metrics_directory()
     # access_log off: uvicorn's access log prints whole query strings, sids included;
-    # RequestLog writes one line per request instead.
+    # RequestLog writes one line per request instead. On SIGTERM, requests in flight may
+    # finish (a parse can take up to the job deadline) before the workers stop.
     uvicorn.run("bolservice.web.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, access_log=False, log_config=log_config)
+                workers=settings.workers, access_log=False, log_config=log_config,
+                timeout_graceful_shutdown=int(settings.job_timeout) + 10)
     return 0
 
 

@@ -26,6 +26,7 @@ class Server:
 
     def __init__(self, root: Path, workers: int = 2, **settings: object) -> None:
         self.root = root
+        self.worker_count = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = root.parent / f"server-{self.port}.log"
@@ -59,7 +60,10 @@ class Server:
             self.process.wait()
 
     def workers(self) -> list[int]:
+        """The processes serving requests: uvicorn's workers, or the server itself alone."""
         assert self.process is not None
+        if self.worker_count == 1:
+            return [self.process.pid]
         return [pid for pid in children(self.process.pid) if "resource_tracker" not in cmdline(pid)]
 
     def client(self, **kwargs) -> httpx.Client:
