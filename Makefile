@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test bench fuzz examples clean
+.PHONY: run test test-scaleout bench fuzz examples clean
 
 # One stamp per install flavour, so `make run` never pulls the test tools and a changed
 # pyproject.toml reinstalls.
@@ -24,6 +24,12 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q
+
+# Two instances behind nginx (deploy/nginx.conf), routing on the workspace id.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+test-scaleout: $(VENV)/.installed-test
+	command -v nginx >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nginx-light; }
+	$(BIN)/pytest -q -m scaleout tests/test_scaleout.py
 
 # Engine benchmarks; results and how to read them are in docs/BENCHMARKS.md.
 bench: $(VENV)/.installed-test

@@ -29,6 +29,7 @@ class Server:
         self.worker_count = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        root.parent.mkdir(parents=True, exist_ok=True)
         self.log = root.parent / f"server-{self.port}.log"
         self.env = {**os.environ, "BOLSERVICE_DEBUG_TOKEN": DEBUG_TOKEN, "BOLSERVICE_JOBS": "2",
                     **{f"BOLSERVICE_{k.upper()}": str(v) for k, v in settings.items()}}

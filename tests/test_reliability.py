@@ -102,13 +102,16 @@ def test_worker_killed_mid_upload_keeps_the_service_and_the_workspace_whole(cras
         assert any(staged.iterdir())  # the upload's body, staged by the worker about to die
         os.kill(worker, signal.SIGKILL)
         thread.join(60)
-        assert "error" in result or result["value"].status_code >= 500
+        assert "error" in result or result["value"].status_code >= 500, result
         # The other worker answers at once; the killed one is replaced.
         assert client.get("/ping").status_code == 200
-        wait_for(lambda: len(crashy.workers()) == 2 and worker not in crashy.workers(), what="a new worker")
+        wait_for(lambda: len(crashy.workers()) == 2 and worker not in crashy.workers(),
+                 what=f"a new worker (workers now {crashy.workers()}, killed {worker})")
         wait_for(lambda: not staged.exists(), what="the dead worker's staging to be swept")
-        assert download(client, sid).content == MERGED  # the previous complete state
-        assert upload(client, sid).status_code == 200  # and the workspace works on
+        previous = download(client, sid)
+        assert previous.content == MERGED, (previous.status_code, previous.text[:300])  # the last complete state
+        again = upload(client, sid)
+        assert again.status_code == 200, again.text[:300]  # and the workspace works on
         assert download(client, sid).content == PDF_ONLY
 
 
