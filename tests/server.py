@@ -95,13 +95,17 @@ def cmdline(pid: int) -> str:
 def lock_holder(root: Path, sid: str) -> int | None:
     """The pid holding ``sid``'s flock, read from /proc/locks."""
     try:
-        inode = (root / ".locks" / f"{sid}.lock").stat().st_ino
+        stat = (root / ".locks" / f"{sid}.lock").stat()
     except FileNotFoundError:
         return None
+    # /proc/locks names a file as MAJOR:MINOR:INODE, the device numbers in hex.
+    wanted = (os.major(stat.st_dev), os.minor(stat.st_dev), stat.st_ino)
     for line in Path("/proc/locks").read_text().splitlines():
         fields = line.split()
-        if "FLOCK" in fields and "->" not in fields and int(fields[5].rsplit(":", 1)[1]) == inode:
-            return int(fields[4])
+        if "FLOCK" in fields and "->" not in fields:
+            major, minor, inode = fields[5].split(":")
+            if (int(major, 16), int(minor, 16), int(inode)) == wanted:
+                return int(fields[4])
     return None
 
 
