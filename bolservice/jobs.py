@@ -7,10 +7,9 @@ each child reads only what it needs.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import multiprocessing
-import resource
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,17 +24,15 @@ class JobTimeout(Exception):
 
 
 class JobCrashed(UnusableContentError):
-    """The process running the job died twice on the same file.
+    """The process running the job died twice on the same file, not for memory.
 
-    A job is retried once when its process dies, so dying again points at the file:
-    most often it needed more memory than a job may have, which can abort the
-    interpreter instead of raising MemoryError.
+    A job is retried once when its process dies (another job's failure can break the
+    pool), so dying again points at the file.
     """
 
     def __init__(self) -> None:
-        super().__init__(
-            "processing this file stopped its process twice; it may need more memory than a job "
-            "may use (BOLSERVICE_JOB_MEMORY_MB) or be malformed. Split it or export it again")
+        super().__init__("processing this file stopped its process twice; it may be malformed. "
+                         "Export it again, or split it")
 
 
 class Overloaded(Exception):
@@ -43,28 +40,19 @@ class Overloaded(Exception):
 
 
 class OverMemoryLimit(UnusableContentError):
-    pass
+    def __init__(self, megabytes: int) -> None:
+        super().__init__(
+            f"processing this file needs more than the {megabytes} MB a job may use "
+            "(BOLSERVICE_JOB_MEMORY_MB); split it or simplify it")
 
 
-def memory_bounded(job: Callable) -> Callable:
-    """Turn running out of the pool process's memory into an input error about the file."""
-    @functools.wraps(job)
-    def run(*args):
-        try:
-            return job(*args)
-        except MemoryError:
-            limit = resource.getrlimit(resource.RLIMIT_AS)[0] // (1024 * 1024)
-            raise OverMemoryLimit(
-                f"processing this file needs more than the {limit} MB a job may use "
-                "(BOLSERVICE_JOB_MEMORY_MB); split it or simplify it") from None
-    return run
-
-
-def limit_memory(megabytes: int) -> None:
-    """Pool initializer: cap the address space, so one bad file cannot take the machine."""
-    if megabytes > 0:
-        limit = megabytes * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def resident_bytes(pid: int) -> int:
+    """A process's resident memory, from /proc (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 @dataclass
@@ -80,7 +68,6 @@ class MergeOutput:
     summary: dict
 
 
-@memory_bounded
 def pdf_job(pdf_path: str, max_pages: int) -> PdfOutput:
     extraction = extract_pdf(pdf_path, max_pages=max_pages)
     return PdfOutput(
@@ -90,7 +77,6 @@ def pdf_job(pdf_path: str, max_pages: int) -> PdfOutput:
     )
 
 
-@memory_bounded
 def merge_job(extraction_path: str, sheet_path: str) -> MergeOutput:
     with open(extraction_path, "rb") as handle:
         extraction = Extraction.from_dict(json.load(handle))
@@ -109,8 +95,12 @@ class JobPool:
     """A process pool that is replaced when a job overruns or a child dies.
 
     At most ``max_queue`` jobs run or wait at once; past that a request is refused at once
-    (Overloaded) rather than queued without bound.
+    (Overloaded) rather than queued without bound. A watchdog stops any child whose
+    resident memory passes ``memory_mb``: the limit is enforced from outside because, under
+    an address-space limit, CPython can spin instead of raising MemoryError.
     """
+
+    WATCH_EVERY = 0.1  # seconds between the watchdog's looks at the children's memory
 
     def __init__(self, workers: int, timeout: float, max_queue: int = 16, memory_mb: int = 0) -> None:
         self.workers = workers
@@ -118,15 +108,26 @@ class JobPool:
         self.max_queue = max_queue
         self.memory_mb = memory_mb
         self.active = 0
+        self.memory_kills = 0
         self._pool: ProcessPoolExecutor | None = None
+        self._watchdog: asyncio.Task | None = None
 
     def _current(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn: forking a process that runs an event loop and threads is not safe.
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=limit_memory, initargs=(self.memory_mb,))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        if self.memory_mb > 0 and (self._watchdog is None or self._watchdog.done()):
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch())
         return self._pool
+
+    async def _watch(self) -> None:
+        limit = self.memory_mb * 1024 * 1024
+        while True:
+            await asyncio.sleep(self.WATCH_EVERY)
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                if process.pid and resident_bytes(process.pid) > limit:
+                    self.memory_kills += 1
+                    process.kill()
 
     async def run(self, function: Callable, *args):
         """Run ``function(*args)`` in a child; a job broken by another's failure runs once more."""
@@ -144,6 +145,7 @@ class JobPool:
         return await self._run(ready, (), timeout)
 
     async def _run(self, function: Callable, args: tuple, timeout: float):
+        kills_before = self.memory_kills
         for attempt in (1, 2):
             pool = self._current()
             future = asyncio.get_running_loop().run_in_executor(pool, function, *args)
@@ -155,6 +157,8 @@ class JobPool:
             except BrokenProcessPool:
                 self._replace(pool, kill=False)
                 if attempt == 2:
+                    if self.memory_kills > kills_before:
+                        raise OverMemoryLimit(self.memory_mb) from None
                     raise JobCrashed() from None
 
     def _replace(self, pool: ProcessPoolExecutor, kill: bool) -> None:
@@ -168,6 +172,8 @@ class JobPool:
         pool.shutdown(wait=False, cancel_futures=True)
 
     def shutdown(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
