@@ -16,7 +16,7 @@ import pytest
 
 from bolservice.bol import extract_pdf, extraction_records, merge, read_spreadsheet, write_bol_csv
 from tests.bolpdf import BolInvoice, Item, build_bol
-from tests.server import DEBUG_TOKEN
+from tests.server import DEBUG_TOKEN, lock_holder
 from tests.support import csv_bytes
 from tests.test_api import EXAMPLES, MERGED, PDF, SHEET, download, new_sid, upload, upload_sheet
 
@@ -77,7 +77,10 @@ def test_clear_during_a_long_upload_waits_for_it_and_leaves_a_valid_state(server
     uploader = threading.Thread(target=send, args=("upload", "POST", "/upload"),
                                 kwargs={"files": {"file": ("long.pdf", long_pdf)}})
     uploader.start()
-    time.sleep(0.5)  # the upload is parsing, under the lock
+    deadline = time.monotonic() + 30
+    while lock_holder(server.root, sid) is None:  # the upload is parsing, under the lock
+        assert time.monotonic() < deadline, "the upload never took the lock"
+        time.sleep(0.02)
     clear_sent = time.monotonic()
     send("clear", "POST", "/clear-session")
     uploader.join()
@@ -90,34 +93,46 @@ def test_clear_during_a_long_upload_waits_for_it_and_leaves_a_valid_state(server
         assert download(client, sid).content == pdf_csv(long_pdf)
 
 
-def test_one_sid_hammered_from_many_connections_never_mixes_uploads(server):
-    sid = new_sid()
-    pairs = [bol_and_sheet(100 + k) for k in range(2)]
-    valid = {pdf_csv(pdf) for pdf, _ in pairs} | {merged_csv(pdf, sheet) for pdf, sheet in pairs}
+def drive_one_sid(server, sid: str, pairs, actions: list[str], clients: int, rounds: int):
+    """Many clients sending random requests on one sid; the statuses and 200 downloads."""
     statuses, downloads = [], []
 
-    def hammer(seed: int) -> None:
+    def client_run(seed: int) -> None:
         rng = random.Random(seed)
         with server.client() as client:
-            for _ in range(8):
+            for _ in range(rounds):
                 pdf, sheet = rng.choice(pairs)
-                action = rng.choice(["pdf", "pdf", "sheet", "download", "download", "status"])
+                action = rng.choice(actions)
                 if action == "pdf":
                     answer = upload(client, sid, pdf)
                 elif action == "sheet":
                     answer = upload_sheet(client, sid, sheet)
-                elif action == "status":
-                    answer = client.get("/status", params={"_sid": sid})
-                else:
+                elif action == "download":
                     answer = download(client, sid)
                     if answer.status_code == 200:
                         downloads.append(answer.content)
+                else:
+                    path = {"new": "/new-session", "clear": "/clear-session", "status": "/status"}[action]
+                    answer = client.request("GET" if action == "status" else "POST", path, params={"_sid": sid})
+                assert answer.headers["content-type"].startswith(("application/json", "text/csv"))
                 statuses.append(answer.status_code)
 
-    with ThreadPoolExecutor(12) as pool:
-        list(pool.map(hammer, range(12)))
-    assert set(statuses) <= OK_STATUSES, statuses
-    assert downloads and all(body in valid for body in downloads)
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client_run, range(clients)))
+    return statuses, downloads
+
+
+def valid_outputs(pairs) -> set[bytes]:
+    """What a download may be: one complete upload's rows, or one complete merge."""
+    return {pdf_csv(pdf) for pdf, _ in pairs} | {merged_csv(pdf, sheet) for pdf, sheet in pairs}
+
+
+def test_one_sid_hammered_from_many_connections_never_mixes_uploads(server):
+    pairs = [bol_and_sheet(100 + k) for k in range(2)]
+    actions = ["pdf", "pdf", "sheet", "download", "download", "status"]
+    statuses, downloads = drive_one_sid(server, new_sid(), pairs, actions, clients=12, rounds=8)
+    assert len(statuses) == 96 and set(statuses) <= OK_STATUSES, statuses
+    assert downloads and all(body in valid_outputs(pairs) for body in downloads)
 
 
 def test_the_existing_clients_request_shapes_in_sequence(server):

@@ -15,7 +15,7 @@ import pytest
 from bolservice.janitor import Janitor
 from bolservice.locks import FileLocker
 from bolservice.store import MANIFEST, WorkspaceStore, publish_bytes
-from tests.server import Server
+from tests.server import Server, lock_holder
 from tests.test_api import PDF_ONLY, download, new_sid, upload
 from tests.test_reliability import slow_pdf, wait_for
 
@@ -93,10 +93,12 @@ def test_the_janitor_never_deletes_under_a_running_upload(expiring):
     long_pdf = slow_pdf(number="J1")
     with expiring.client() as client:
         assert client.post("/new-session", params={"_sid": sid}).status_code == 200
-        time.sleep(1.5)  # nearly expired; the upload below holds the lock past the TTL
+        time.sleep(1.0)  # nearly expired; the upload below holds the lock past the TTL
         result = {}
         thread = threading.Thread(target=lambda: result.update(answer=upload(expiring.client(), sid, long_pdf)))
         thread.start()
+        wait_for(lambda: lock_holder(expiring.root, sid), what="the upload to take the lock")
+        assert (expiring.root / sid).exists()  # still there when the upload began
         thread.join(60)
         assert result["answer"].status_code == 200
         answer = download(client, sid)  # right after the upload committed

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -16,7 +14,7 @@ import pytest
 from tests.bolpdf import BolInvoice, Item, build_bol
 from tests.server import Server, lock_holder, pool_children
 from tests.test_api import MERGED, PDF, PDF_ONLY, download, new_sid, upload, upload_sheet
-from tests.test_integration import bol_and_sheet, merged_csv, pdf_csv
+from tests.test_integration import bol_and_sheet, drive_one_sid, pdf_csv, valid_outputs
 
 
 def slow_pdf(pages: int = 40, number: str = "A1") -> bytes:
@@ -56,39 +54,11 @@ def crashy(tmp_path_factory):
 
 
 def test_storm_on_one_sid_never_gives_5xx_or_a_mixed_file(server):
-    sid = new_sid()
     pairs = [bol_and_sheet(200 + k) for k in range(2)]
-    valid = {pdf_csv(pdf) for pdf, _ in pairs} | {merged_csv(pdf, sheet) for pdf, sheet in pairs}
-    statuses, downloads = [], []
-
-    def client_run(seed: int) -> None:
-        rng = random.Random(seed)
-        with server.client() as client:
-            for _ in range(20):
-                pdf, sheet = rng.choice(pairs)
-                action = rng.choice(["new", "clear", "pdf", "pdf", "sheet", "sheet", "download", "download", "status"])
-                params = {"_sid": sid}
-                if action == "new":
-                    answer = client.post("/new-session", params=params)
-                elif action == "clear":
-                    answer = client.post("/clear-session", params=params)
-                elif action == "pdf":
-                    answer = upload(client, sid, pdf)
-                elif action == "sheet":
-                    answer = upload_sheet(client, sid, sheet)
-                elif action == "status":
-                    answer = client.get("/status", params=params)
-                else:
-                    answer = download(client, sid)
-                    if answer.status_code == 200:
-                        downloads.append(answer.content)
-                statuses.append(answer.status_code)
-                assert answer.headers["content-type"].startswith(("application/json", "text/csv"))
-
-    with ThreadPoolExecutor(12) as pool:
-        list(pool.map(client_run, range(12)))
+    actions = ["new", "clear", "pdf", "pdf", "sheet", "sheet", "download", "download", "status"]
+    statuses, downloads = drive_one_sid(server, new_sid(), pairs, actions, clients=12, rounds=20)
     assert len(statuses) == 240 and set(statuses) <= {200, 404, 422}, sorted(set(statuses))
-    assert all(body in valid for body in downloads)
+    assert all(body in valid_outputs(pairs) for body in downloads)
     assert len(downloads) > 10
 
 
