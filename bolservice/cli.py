@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .bol import (
+    ENGINES,
     BolInputError,
     extract_pdf,
     extraction_records,
@@ -51,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="write <pdf name>.csv for each PDF into DIR")
     process.add_argument("--max-pages", type=int, default=None,
                          help="refuse PDFs with more pages than this")
+    process.add_argument("--engine", choices=ENGINES, default=os.environ.get(PREFIX + "PDF_ENGINE") or "auto",
+                         help="text engine: auto (pdfium, pdfplumber where a page raises a warning), "
+                              "pdfium or pdfplumber (default: BOLSERVICE_PDF_ENGINE or auto)")
     process.set_defaults(run=_process_command)
 
     serve = commands.add_parser(
@@ -122,14 +126,14 @@ def _process_command(args: argparse.Namespace) -> int:
     except (OSError, BolInputError) as error:
         return _fail(f"{args.csv}: {_reason(error)}")
     if args.out_dir is None:
-        return _process_one(args.pdfs[0], sheet, args.output, args.max_pages)
-    return _process_batch(args.pdfs, sheet, args.out_dir, args.max_pages)
+        return _process_one(args.pdfs[0], sheet, args.output, args.max_pages, args.engine)
+    return _process_batch(args.pdfs, sheet, args.out_dir, args.max_pages, args.engine)
 
 
 def _process_one(pdf: Path, sheet: Spreadsheet | None, output: Path | None,
-                 max_pages: int | None) -> int:
+                 max_pages: int | None, engine: str) -> int:
     try:
-        result = process_pdf(pdf, sheet, max_pages)
+        result = process_pdf(pdf, sheet, max_pages, engine)
         if output is not None:
             write_atomically(output, result.csv)
     except (OSError, BolInputError) as error:
@@ -141,7 +145,7 @@ def _process_one(pdf: Path, sheet: Spreadsheet | None, output: Path | None,
 
 
 def _process_batch(pdfs: list[Path], sheet: Spreadsheet | None, out_dir: Path,
-                   max_pages: int | None) -> int:
+                   max_pages: int | None, engine: str) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(pdfs)) if sys.stderr.isatty() else None
     failed, warned = [], 0
@@ -149,7 +153,7 @@ def _process_batch(pdfs: list[Path], sheet: Spreadsheet | None, out_dir: Path,
         if progress:
             progress.show(done, pdf.name)
         try:
-            result = process_pdf(pdf, sheet, max_pages)
+            result = process_pdf(pdf, sheet, max_pages, engine)
             write_atomically(out_dir / f"{pdf.stem}.csv", result.csv)
         except (OSError, BolInputError) as error:
             failed.append(f"{pdf}: {_reason(error)}")
@@ -172,9 +176,9 @@ class Processed:
     warnings: int
 
 
-def process_pdf(pdf: Path, sheet: Spreadsheet | None, max_pages: int | None) -> Processed:
+def process_pdf(pdf: Path, sheet: Spreadsheet | None, max_pages: int | None, engine: str = "auto") -> Processed:
     """The BOL CSV of one PDF and the report that describes it."""
-    extraction = extract_pdf(pdf, max_pages=max_pages)
+    extraction = extract_pdf(pdf, max_pages=max_pages, engine=engine)
     lines = [f"{pdf}: {extraction.pages} page(s), {len(extraction.invoices)} invoice(s), "
              f"{len(extraction.rows)} row(s)"]
     warnings = list(extraction.warnings)

@@ -30,6 +30,7 @@ class Settings:
     min_free_mb: float = 100.0
     max_queue: int = 16
     log_format: str = "text"
+    pdf_engine: str = "auto"
     workspace_ttl: float = 86400.0
     janitor_interval: float = 300.0
     job_memory_mb: int = 1024

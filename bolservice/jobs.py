@@ -68,8 +68,8 @@ class MergeOutput:
     summary: dict
 
 
-def pdf_job(pdf_path: str, max_pages: int) -> PdfOutput:
-    extraction = extract_pdf(pdf_path, max_pages=max_pages)
+def pdf_job(pdf_path: str, max_pages: int, engine: str = "auto") -> PdfOutput:
+    extraction = extract_pdf(pdf_path, max_pages=max_pages, engine=engine)
     return PdfOutput(
         csv=write_bol_csv(extraction_records(extraction)).encode(),
         extraction=json.dumps(extraction.to_dict()).encode(),

@@ -80,7 +80,8 @@ class WorkspaceService:
     async def upload_pdf(self, sid: str, staged: Path, filename: str) -> dict:
         """Parse the staged PDF and publish its rows; a previous merge is discarded."""
         async with self._locked(sid):
-            output = await self._process("pdf", pdf_job, str(staged), self.settings.max_pages)
+            output = await self._process("pdf", pdf_job, str(staged), self.settings.max_pages,
+                                         self.settings.pdf_engine)
             manifest = await asyncio.to_thread(self.store.ensure, sid)
             manifest.files.pop(SPREADSHEET, None)
             manifest.files.pop(MERGED_CSV, None)

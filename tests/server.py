@@ -31,7 +31,11 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         root.parent.mkdir(parents=True, exist_ok=True)
         self.log = root.parent / f"server-{self.port}.log"
+        # pdfplumber by default: the lock, deadline and crash tests need a 40-page upload to
+        # take over a second, which pdfium would read in a fifth of one. The engines'
+        # equality is tested in test_engines.py.
         self.env = {**os.environ, "BOLSERVICE_DEBUG_TOKEN": DEBUG_TOKEN, "BOLSERVICE_JOBS": "2",
+                    "BOLSERVICE_PDF_ENGINE": "pdfplumber",
                     **{f"BOLSERVICE_{k.upper()}": str(v) for k, v in settings.items()}}
         self.command = [sys.executable, "-m", "bolservice", "serve", "--port", str(self.port),
                         "--workers", str(workers), "--root", str(root)]

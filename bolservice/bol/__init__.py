@@ -20,25 +20,19 @@ from .errors import (
     UnusableContentError,
 )
 from .export import BOL_COLUMNS, extraction_records, write_bol_csv
+from .extract import ENGINES, extract_pdf
 from .merge import MergeResult, merge
 from .model import Extraction, Invoice, PdfRow, ReportWarning
 from .parse import assemble, parse_page
 from .spreadsheet import Spreadsheet, read_spreadsheet
-from .text import PdfSource, read_pdf_pages
-
-
-def extract_pdf(source: PdfSource, *, max_pages: int | None = None) -> Extraction:
-    """Read a BOL PDF into its invoices, rows and report."""
-    pages = read_pdf_pages(source, max_pages=max_pages)
-    return assemble(parse_page(number, lines) for number, lines in enumerate(pages, 1))
-
+from .text import PdfSource, pdfium_pages, read_pdf_pages
 
 __all__ = [
-    "BOL_COLUMNS", "BolInputError", "EncryptedPdfError", "Extraction", "Invoice",
+    "BOL_COLUMNS", "ENGINES", "BolInputError", "EncryptedPdfError", "Extraction", "Invoice",
     "MergeResult", "MissingColumnsError", "NoInvoiceError", "NoMatchError", "NotAPdfError",
     "NotASpreadsheetError", "PdfRow", "PdfSource", "ReportWarning", "Spreadsheet",
     "TooManyPagesError", "UnreadablePdfError", "UnreadableSpreadsheetError",
     "UnsupportedFileError", "UnusableContentError", "assemble", "extract_pdf",
-    "extraction_records", "merge", "parse_page", "read_pdf_pages", "read_spreadsheet",
+    "extraction_records", "merge", "parse_page", "pdfium_pages", "read_pdf_pages", "read_spreadsheet",
     "write_bol_csv",
 ]
