@@ -34,6 +34,7 @@ test-scaleout: $(VENV)/.installed-test
 # Engine benchmarks; results and how to read them are in docs/BENCHMARKS.md.
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.parse_memory
+	$(BIN)/python -m bench.engines
 
 # A long schemathesis run against a fresh server: no generated request may get a 5xx.
 fuzz: $(VENV)/.installed-test
