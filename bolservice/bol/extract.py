@@ -28,22 +28,23 @@ def extract_pdf(source: PdfSource, *, max_pages: int | None = None, engine: str 
     if engine == "pdfium":
         return assemble(pages)
     try:
-        suspect = {page.number for page in pages if page.warnings} | _pages_of_mismatched_invoices(pages)
+        first = assemble(pages)
+        suspect = {page.number for page in pages if page.warnings} | _pages_of_mismatched_invoices(first, pages)
     except NoInvoiceError:
         suspect = {page.number for page in pages}
-    if suspect:
-        rereads = {page.number: page for page in _parsed(read_pdf_pages(source, max_pages=max_pages))
-                   if page.number in suspect}
-        pages = [rereads.get(page.number, page) for page in pages]
-    return assemble(pages)
+    if not suspect:
+        return first
+    rereads = {page.number: page for page in _parsed(read_pdf_pages(source, max_pages=max_pages))
+               if page.number in suspect}
+    return assemble([rereads.get(page.number, page) for page in pages])
 
 
 def _parsed(pages: Iterable[list[str]]) -> Iterable[PageParse]:
     return (parse_page(number, lines) for number, lines in enumerate(pages, 1))
 
 
-def _pages_of_mismatched_invoices(pages: list[PageParse]) -> set[int]:
-    mismatched = {w.page for w in assemble(pages).warnings if w.code == "totals_mismatch"}
+def _pages_of_mismatched_invoices(extraction: Extraction, pages: list[PageParse]) -> set[int]:
+    mismatched = {w.page for w in extraction.warnings if w.code == "totals_mismatch"}
     invoices = {page.invoice for page in pages if page.number in mismatched}
     return {page.number for page in pages if page.invoice in invoices}
 
