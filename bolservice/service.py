@@ -155,7 +155,13 @@ class WorkspaceService:
             **manifest.details,
         }
 
-    def describe_all(self) -> list[dict]:
+    def describe_page(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
+        """All workspaces' count, and those of one page, ordered by id.
+
+        Ordering by id needs no manifest reads, so a page of a large root costs only the
+        page; the order is stable while workspaces come and go.
+        """
+        sids = sorted(self.store.sids())
+        chosen = sids[offset:] if limit is None else sids[offset:offset + limit]
         now = time.time()
-        found = (self.describe(sid, now) for sid in self.store.sids())
-        return sorted((d for d in found if d), key=lambda d: (d["created_at"], d["session_id"]))
+        return len(sids), [d for d in (self.describe(sid, now) for sid in chosen) if d]

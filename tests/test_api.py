@@ -319,6 +319,21 @@ def test_debug_sessions_needs_the_token_and_lists_workspaces(client):
     assert answer["workflow_status"]["next_step"] == "GET /download-bol"
 
 
+def test_debug_sessions_pages_through_workspaces_in_a_stable_order(client):
+    for _ in range(3):
+        client.post("/new-session", params={"_sid": new_sid()})
+    headers = {"Authorization": f"Bearer {DEBUG_TOKEN}"}
+    everything = client.get("/debug-sessions", headers=headers).json()
+    ids = [s["session_id"] for s in everything["all_sessions"]]
+    assert ids == sorted(ids) and everything["total_sessions"] == len(ids) >= 3
+    pages = [client.get("/debug-sessions", params={"limit": 2, "offset": offset}, headers=headers).json()
+             for offset in range(0, len(ids), 2)]
+    assert [s["session_id"] for page in pages for s in page["all_sessions"]] == ids
+    assert all(page["total_sessions"] == len(ids) and len(page["all_sessions"]) <= 2 for page in pages)
+    for bad in ({"limit": "-1"}, {"offset": "x"}, {"limit": "1.5"}):
+        assert_error(client.get("/debug-sessions", params=bad, headers=headers), 400, "whole number")
+
+
 # --- CORS ----------------------------------------------------------------------------
 
 def test_cors_preflight_for_a_json_post_and_exposed_headers(client):

@@ -32,6 +32,16 @@ def sid_of(request: Request, required: bool = True) -> str | None:
     return sid or None
 
 
+def _count(request: Request, name: str, default: int | None) -> int | None:
+    """A non-negative whole number from the query string, or the default."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise BadRequest(f"?{name}= takes a whole number of 0 or more, not {raw[:20]!r}")
+    return int(raw)
+
+
 def private_json(content: dict, status: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code=status, headers=PRIVATE)
 
@@ -122,15 +132,17 @@ class Api:
             return error_response(401, "send Authorization: Bearer <BOLSERVICE_DEBUG_TOKEN>",
                                   {"WWW-Authenticate": "Bearer"})
         sid = sid_of(request, required=False)
-        sessions = await asyncio.to_thread(self.service.describe_all)
+        offset, limit = _count(request, "offset", 0), _count(request, "limit", None)
+        total, sessions = await asyncio.to_thread(self.service.describe_page, offset, limit)
         current = self.service.describe(sid) if sid else None
         workflow = None
         if sid:
             reached = current["stage"] if current else None
             workflow = {"session_id": sid, "exists": current is not None, "stage": reached,
                         "next_step": NEXT_STEP.get(reached, "POST /new-session or /upload")}
-        return private_json({"total_sessions": len(sessions), "all_sessions": sessions,
-                             "current_session": current, "workflow_status": workflow})
+        return private_json({"total_sessions": total, "offset": offset, "limit": limit,
+                             "all_sessions": sessions, "current_session": current,
+                             "workflow_status": workflow})
 
     async def health(self, request: Request) -> Response:
         checks = {"root_writable": await asyncio.to_thread(self._root_writable)}

@@ -94,11 +94,15 @@ def openapi_document() -> dict:
     download = _op("Download the BOL CSV: the merge if there is one, else the PDF's rows",
                    [SID, ALIAS], CSV_FILE, "400", "404", "409")
     ping = _op("Cheap liveness", [], _json(_obj(status=STR, message=STR), "Alive."))
+    paging = [{"name": name, "in": "query", "required": False, "description": text,
+               "schema": {"type": "integer", "minimum": 0}}
+              for name, text in (("limit", "At most this many workspaces (default: all)."),
+                                 ("offset", "Skip this many first (default 0)."))]
     debug_sessions = _op(
-        "Every live workspace, for support", [OPTIONAL_SID, ALIAS],
+        "Every live workspace, for support, ordered by id", [OPTIONAL_SID, ALIAS, *paging],
         _json(_obj(total_sessions=INT, all_sessions={"type": "array", "items": {"type": "object"}},
                    current_session={"type": ["object", "null"]}, workflow_status={"type": ["object", "null"]}),
-              "The workspaces, oldest first."), "400")
+              "The workspaces, by id."), "400")
     debug_sessions["responses"]["401"] = _json(ERROR, "Missing or wrong bearer token.")
     debug_sessions["security"] = [{"debugToken": []}]
     return {
