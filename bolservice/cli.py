@@ -20,7 +20,7 @@ from .bol import (
     write_bol_csv,
 )
 from .bol.spreadsheet import Spreadsheet
-from .config import PREFIX, Settings
+from .config import MULTIPROCESS_DIR, PREFIX, Settings
 from .store import publish_bytes
 
 UNUSABLE = 1  # an input could not be used; the reason is on stderr
@@ -104,11 +104,10 @@ def _prepare_metrics_directory() -> None:
     """Every worker writes its metrics under PROMETHEUS_MULTIPROC_DIR; start it empty.
 
     A fresh directory per server by default: one under a shared root would mix the
-    process ids of several containers.
+    process ids of several containers. This must run before prometheus_client is first
+    imported in this process, which is where a single worker serves.
     """
     import tempfile
-
-    from .metrics import MULTIPROCESS_DIR
 
     directory = os.environ.get(MULTIPROCESS_DIR)
     if directory:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 PREFIX = "BOLSERVICE_"
+# prometheus_client reads this when it is first imported, so `serve` sets it before then.
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass(frozen=True)

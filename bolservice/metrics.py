@@ -22,7 +22,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+from .config import MULTIPROCESS_DIR
 
 REQUESTS = Counter("bolservice_requests_total", "HTTP requests answered", ["endpoint", "status"])
 REQUEST_SECONDS = Histogram("bolservice_request_duration_seconds", "Time to answer a request", ["endpoint"])

@@ -17,6 +17,8 @@ from tests.test_reliability import in_background, slow_pdf, wait_for
 def test_health_is_503_when_the_root_cannot_be_written(tmp_path):
     with Server(tmp_path / "workspaces", workers=1) as server, server.client() as client:
         assert client.get("/health").status_code == 200
+        # A single worker serves from the server's own process: its metrics count too.
+        assert 'bolservice_requests_total{endpoint="/health",status="200"}' in client.get("/metrics").text
         (worker,) = server.workers()
         staging = server.root / ".staging" / f"{socket.gethostname()}-{worker}"
         shutil.rmtree(staging)
