@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.bolpdf import BolInvoice, Item, build_bol
-from tests.server import Server
+from tests.server import Server, lock_holder
 from tests.test_api import MERGED, PDF, SHEET, assert_error, download, new_sid, upload, upload_sheet
 
 
@@ -82,7 +82,10 @@ def test_overrunning_job_is_504_then_the_pool_is_replaced_and_a_busy_workspace_i
 
     worker = threading.Thread(target=slow_upload)
     worker.start()
-    time.sleep(0.4)  # the slow upload now holds the lock
+    deadline = time.monotonic() + 30
+    while lock_holder(tight.root, sid) is None:  # wait until the slow upload holds the lock
+        assert time.monotonic() < deadline, "the slow upload never took the lock"
+        time.sleep(0.02)
     busy = download(client, sid)
     worker.join()
     assert_error(busy, 409, "retry")
