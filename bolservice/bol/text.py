@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import pdfplumber
@@ -41,9 +42,7 @@ def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterat
     cached in the resource manager, so speed is unchanged). Raises the engine's input
     errors for anything that is not a readable PDF.
     """
-    stream = _open_stream(source)
-    try:
-        _check_magic(stream)
+    with _checked_stream(source) as stream:
         try:
             with pdfplumber.open(stream) as pdf:
                 pdf.doc.caching = False
@@ -56,9 +55,6 @@ def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterat
                     yield text.splitlines()
         except (PdfminerException, PSException) as error:
             raise _pdf_error(error) from error
-    finally:
-        if stream is not source:
-            stream.close()
 
 
 def _declared_page_count(doc: PDFDocument) -> int | None:
@@ -87,13 +83,12 @@ SPACE_GAP = 3.0
 
 def pdfium_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator[list[str]]:
     """Like ``read_pdf_pages``, with pypdfium2: each page's lines rebuilt from its text runs."""
-    stream = _open_stream(source)
-    try:
-        _check_magic(stream)
+    with _checked_stream(source) as stream:
         try:
             document = pypdfium2.PdfDocument(stream)
         except pypdfium2.PdfiumError as error:
-            raise _pdfium_error(error) from error
+            message = str(error)
+            raise _unreadable(message, encrypted="password" in message.lower()) from error
         try:
             _check_page_count(len(document), max_pages)
             for index in range(len(document)):
@@ -108,9 +103,6 @@ def pdfium_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator
                     page.close()
         finally:
             document.close()
-    finally:
-        if stream is not source:
-            stream.close()
 
 
 def _runs(text) -> list[tuple[float, float, float, str]]:
@@ -144,12 +136,16 @@ def _lines_from_runs(runs: list[tuple[float, float, float, str]]) -> list[str]:
     return out
 
 
-def _pdfium_error(error: Exception) -> Exception:
-    if "password" in str(error).lower():
-        return EncryptedPdfError("the PDF is password-protected; upload a copy saved without a password")
-    return UnreadablePdfError(
-        f"the PDF could not be read ({error}); it may be truncated or damaged, so export it again"
-    )
+@contextmanager
+def _checked_stream(source: PdfSource) -> Iterator[BinaryIO]:
+    """The source as a stream that starts like a PDF; closed afterwards if opened here."""
+    stream = _open_stream(source)
+    try:
+        _check_magic(stream)
+        yield stream
+    finally:
+        if stream is not source:
+            stream.close()
 
 
 def _open_stream(source: PdfSource) -> BinaryIO:
@@ -175,11 +171,12 @@ def _pdf_error(error: Exception) -> Exception:
     cause = error.args[0] if isinstance(error, PdfminerException) and error.args else error
     if isinstance(cause, MemoryError):
         return cause  # not the PDF's fault as such: let the caller report its memory limit
-    if isinstance(cause, PDFPasswordIncorrect):
-        return EncryptedPdfError(
-            "the PDF is password-protected; upload a copy saved without a password"
-        )
+    return _unreadable(f"{type(cause).__name__}: {cause}", encrypted=isinstance(cause, PDFPasswordIncorrect))
+
+
+def _unreadable(detail: str, encrypted: bool) -> Exception:
+    if encrypted:
+        return EncryptedPdfError("the PDF is password-protected; upload a copy saved without a password")
     return UnreadablePdfError(
-        f"the PDF could not be read ({type(cause).__name__}: {cause}); "
-        "it may be truncated or damaged, so export it again"
+        f"the PDF could not be read ({detail}); it may be truncated or damaged, so export it again"
     )
