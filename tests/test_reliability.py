@@ -73,6 +73,8 @@ def test_worker_killed_mid_upload_keeps_the_service_and_the_workspace_whole(cras
         os.kill(worker, signal.SIGKILL)
         thread.join(60)
         assert "error" in result or result["value"].status_code >= 500, result
+    # A new connection: the old one may have been accepted by the killed worker.
+    with crashy.client() as client:
         # The other worker answers at once; the killed one is replaced.
         assert client.get("/ping").status_code == 200
         wait_for(lambda: len(crashy.workers()) == 2 and worker not in crashy.workers(),
