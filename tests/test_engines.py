@@ -37,6 +37,9 @@ CORPUS = {
     "three pages, totals last": lambda: build_bol([BolInvoice("A1", items(7), rows_per_page=3)]),
     "no totals, no cube": lambda: build_bol([BolInvoice("A1", items(3), totals=None, cube=None)]),
     "cube over 1,000": lambda: build_bol([BolInvoice("A1", items(2), cube="12,345.67")]),
+    "a style ending in a hyphen": lambda: build_bol([BolInvoice(
+        "A1", [Item("1", "0", "1", "0", "1"), Item("10", "A-", "1", "0", "1")],
+        rows_per_page=1, totals=None, cube=None)]),
     "totals mismatch": lambda: build_bol([BolInvoice("A1", items(2), totals=("9", "9", "9.00"))]),
     "several invoices": lambda: build_bol([BolInvoice(f"Z{k}", items(k + 1, f"S{k}"), rows_per_page=2)
                                            for k in range(5)]),

@@ -110,7 +110,9 @@ def _runs(text) -> list[tuple[float, float, float, str]]:
     runs = []
     for index in range(text.count_rects()):
         left, bottom, right, top = text.get_rect(index)
-        content = text.get_text_bounded(left, bottom, right, top)
+        # pdfium reports a hyphen that ends a run as \x02 (a hyphenation mark); here it is
+        # printed text, such as a style "A-".
+        content = text.get_text_bounded(left, bottom, right, top).replace("\x02", "-")
         if content.strip():
             runs.append(((top + bottom) / 2, left, right, " ".join(content.split())))
     return runs
