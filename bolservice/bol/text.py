@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import pdfplumber
 import pypdfium2
+import pypdfium2.raw as pdfium_c
 from pdfminer.pdfdocument import PDFDocument, PDFPasswordIncorrect
 from pdfminer.pdfpage import PDFPage
 from pdfminer.pdftypes import resolve1
@@ -106,16 +107,42 @@ def pdfium_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator
 
 
 def _runs(text) -> list[tuple[float, float, float, str]]:
-    """(middle, left, right, text) of each run of text on the page."""
+    """(middle, left, right, text) of each run of text on the page.
+
+    Asking pdfium for the text inside each run's box scans the whole page once per run,
+    which made reading quadratic in the runs on a page. Instead the page's text is taken
+    once and cut where each run starts: a run is consecutive characters of one text
+    object, so it ends where the next one starts (the characters pdfium generates between
+    them are spaces and line breaks, dropped below). If a start cannot be found in order,
+    as when text overlaps, the page falls back to one bounded-text call per run.
+    """
+    boxes = [text.get_rect(index) for index in range(text.count_rects())]
+    page_text = text.get_text_range()
+    starts = _run_starts(text, boxes)
+    if starts is None or len(page_text) != text.count_chars():
+        contents = [text.get_text_bounded(*box) for box in boxes]
+    else:
+        contents = [page_text[start:end] for start, end in zip(starts, starts[1:] + [len(page_text)])]
     runs = []
-    for index in range(text.count_rects()):
-        left, bottom, right, top = text.get_rect(index)
-        # pdfium reports a hyphen that ends a run as \x02 (a hyphenation mark); here it is
-        # printed text, such as a style "A-".
-        content = text.get_text_bounded(left, bottom, right, top).replace("\x02", "-")
+    for (left, bottom, right, top), content in zip(boxes, contents):
+        # pdfium reports a hyphen that ends a run as a hyphenation mark (\x02 in bounded
+        # text, U+FFFE in the page text); here it is printed text, such as a style "A-".
+        content = content.replace("\x02", "-").replace("\ufffe", "-")
         if content.strip():
             runs.append(((top + bottom) / 2, left, right, " ".join(content.split())))
     return runs
+
+
+def _run_starts(text, boxes: list[tuple[float, float, float, float]]) -> list[int] | None:
+    """The index of each run's first character, or None unless they are strictly increasing."""
+    starts = []
+    for left, bottom, right, top in boxes:
+        # Just inside the left edge, halfway up: only the run's first character is there.
+        index = pdfium_c.FPDFText_GetCharIndexAtPos(text, left + 0.01, (bottom + top) / 2, 0.0, 0.0)
+        if index < 0 or (starts and index <= starts[-1]):
+            return None
+        starts.append(index)
+    return starts
 
 
 def _lines_from_runs(runs: list[tuple[float, float, float, str]]) -> list[str]:
