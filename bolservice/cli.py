@@ -72,9 +72,8 @@ def _parser() -> argparse.ArgumentParser:
 def _serve_command(args: argparse.Namespace) -> int:
     import logging.config
 
-    import uvicorn
-
     from .logs import logging_config
+    from .web.serve import serve
 
     for name in ("host", "port", "workers", "root"):
         if getattr(args, name) is not None:
@@ -91,12 +90,7 @@ def _serve_command(args: argparse.Namespace) -> int:
     settings = Settings.from_env()  # again: the token is now set
     settings.root.mkdir(parents=True, exist_ok=True)
     _prepare_metrics_directory()
-    # access_log off: uvicorn's access log prints whole query strings, sids included;
-    # RequestLog writes one line per request instead. On SIGTERM, requests in flight may
-    # finish (a parse can take up to the job deadline) before the workers stop.
-    uvicorn.run("bolservice.web.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, access_log=False, log_config=log_config,
-                timeout_graceful_shutdown=int(settings.job_timeout) + 10)
+    serve(settings, log_config)
     return 0
 
 
