@@ -118,7 +118,8 @@ class FileLocker:
         if local is not None and local.locked():
             return True
         try:
-            fd = os.open(self._path(sid), os.O_RDONLY)
+            # A plain string path: support listings ask this of thousands of sids at once.
+            fd = os.open(os.path.join(self.directory, f"{validate_sid(sid)}.lock"), os.O_RDONLY)
         except FileNotFoundError:
             return False
         try:

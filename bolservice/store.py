@@ -11,7 +11,6 @@ the old manifest with its files or the new one with its files, never a mix.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -53,13 +52,16 @@ def short_sid(sid: str) -> str:
 
 @dataclass
 class Manifest:
-    """What a workspace holds. ``files`` maps a role (pdf, extraction, ...) to a file name."""
+    """What a workspace holds. ``files`` maps a role (pdf, extraction, ...) to a file name,
+    ``sizes`` the role to that file's size: published files never change, so listing a
+    workspace needs nothing but its manifest."""
 
     session_id: str
     created: float
     updated: float
     files: dict[str, str] = field(default_factory=dict)
     details: dict[str, dict] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 def publish_bytes(directory: Path, name: str, data: bytes) -> None:
@@ -124,11 +126,20 @@ class WorkspaceStore:
         return self.root / validate_sid(sid)
 
     def manifest(self, sid: str) -> Manifest | None:
+        listed = self.listing(sid)
+        return listed[0] if listed else None
+
+    def listing(self, sid: str) -> tuple[Manifest, dict[str, int]] | None:
+        """The manifest, and the size of each file it lists and of itself; None if none."""
         try:
-            data = json.loads((self.path(sid) / MANIFEST).read_text())
+            with open(os.path.join(self.root, validate_sid(sid), MANIFEST), "rb") as handle:
+                data = handle.read()
+            manifest = Manifest(**json.loads(data))
         except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
             return None
-        return Manifest(**data)
+        sizes = {name: manifest.sizes.get(role, 0) for role, name in manifest.files.items()}
+        sizes[MANIFEST] = len(data)
+        return manifest, sizes
 
     def create(self, sid: str) -> Manifest:
         """An empty workspace; an existing one is wiped first."""
@@ -165,10 +176,13 @@ class WorkspaceStore:
             name = f"{role}-{secrets.token_hex(6)}"
             if isinstance(content, Path):
                 _fsync_file(content)
+                manifest.sizes[role] = content.stat().st_size
                 os.replace(content, directory / name)
             else:
                 publish_bytes(directory, name, content)
+                manifest.sizes[role] = len(content)
             manifest.files[role] = name
+        manifest.sizes = {role: size for role, size in manifest.sizes.items() if role in manifest.files}
         manifest.updated = time.time()
         fsync_directory(directory)
         publish_bytes(directory, MANIFEST, _manifest_bytes(manifest))
@@ -184,13 +198,6 @@ class WorkspaceStore:
     def sids(self) -> list[str]:
         return [entry.name for entry in os.scandir(self.root)
                 if entry.is_dir(follow_symlinks=False) and SID_PATTERN.fullmatch(entry.name)]
-
-    def file_sizes(self, sid: str) -> dict[str, int]:
-        sizes = {}
-        for entry in os.scandir(self.path(sid)):
-            with contextlib.suppress(FileNotFoundError):  # removed by a commit meanwhile
-                sizes[entry.name] = entry.stat().st_size
-        return sizes
 
     @contextmanager
     def staging_file(self, suffix: str = "") -> Iterator[Path]:

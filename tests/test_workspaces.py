@@ -46,6 +46,20 @@ def test_commit_names_new_files_and_removes_replaced_ones_and_leftovers(tmp_path
     assert store.file_path(again, "pdf_csv").read_bytes() == b"second" and again.updated >= again.created
 
 
+def test_the_listing_gives_each_file_and_its_size_as_on_disk(tmp_path):
+    store = WorkspaceStore(tmp_path)
+    manifest = store.create("s1")
+    staged = tmp_path / "staged.pdf"
+    staged.write_bytes(b"%PDF-" + b"x" * 999)
+    store.commit(manifest, {"pdf": staged, "pdf_csv": b"a,b\r\n", "extraction": b"{}"})
+    manifest.files.pop("extraction")
+    store.commit(manifest, {"pdf_csv": b"a,b,c\r\n"})
+    on_disk = {entry.name: entry.stat().st_size for entry in os.scandir(store.path("s1"))}
+    listed_manifest, sizes = store.listing("s1")
+    assert sizes == on_disk and len(on_disk) == 3 and listed_manifest == manifest
+    assert store.listing("absent") is None
+
+
 def test_staged_files_move_in_and_create_wipes(tmp_path):
     store = WorkspaceStore(tmp_path)
     manifest = store.ensure("s1")
