@@ -122,9 +122,9 @@ def _runs(text) -> list[tuple[float, float, float, str]]:
     if starts is None or len(page_text) != text.count_chars():
         contents = [text.get_text_bounded(*box) for box in boxes]
     else:
-        contents = [page_text[start:end] for start, end in zip(starts, starts[1:] + [len(page_text)])]
+        contents = [page_text[start:end] for start, end in zip(starts, starts[1:] + [len(page_text)], strict=True)]
     runs = []
-    for (left, bottom, right, top), content in zip(boxes, contents):
+    for (left, bottom, right, top), content in zip(boxes, contents, strict=True):
         # pdfium reports a hyphen that ends a run as a hyphenation mark (\x02 in bounded
         # text, U+FFFE in the page text); here it is printed text, such as a style "A-".
         content = content.replace("\x02", "-").replace("\ufffe", "-")
@@ -136,7 +136,7 @@ def _runs(text) -> list[tuple[float, float, float, str]]:
 def _run_starts(text, boxes: list[tuple[float, float, float, float]]) -> list[int] | None:
     """The index of each run's first character, or None unless they are strictly increasing."""
     starts = []
-    for left, bottom, right, top in boxes:
+    for left, bottom, _right, top in boxes:
         # Just inside the left edge, halfway up: only the run's first character is there.
         index = pdfium_c.FPDFText_GetCharIndexAtPos(text, left + 0.01, (bottom + top) / 2, 0.0, 0.0)
         if index < 0 or (starts and index <= starts[-1]):
