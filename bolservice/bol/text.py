@@ -13,6 +13,7 @@ import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from typing import BinaryIO
 
 import pdfplumber
@@ -122,7 +123,7 @@ def _runs(text) -> list[tuple[float, float, float, str]]:
     if starts is None or len(page_text) != text.count_chars():
         contents = [text.get_text_bounded(*box) for box in boxes]
     else:
-        contents = [page_text[start:end] for start, end in zip(starts, starts[1:] + [len(page_text)], strict=True)]
+        contents = [page_text[start:end] for start, end in pairwise(starts + [len(page_text)])]
     runs = []
     for (left, bottom, right, top), content in zip(boxes, contents, strict=True):
         # pdfium reports a hyphen that ends a run as a hyphenation mark (\x02 in bounded
