@@ -30,6 +30,7 @@ from bench.engines import median_seconds, raw_pdfium, raw_pdfplumber
 from bench.parse_memory import generated_bol
 from bolservice.bol import extract_pdf
 from bolservice.locks import FileLocker
+from tests.bolpdf import padded_pdf
 from tests.server import DEBUG_TOKEN, Server
 
 WORKERS = 2
@@ -154,26 +155,6 @@ def debug_sessions_latency(server: Server, samples: int) -> tuple[list[float], l
         page = [timed_ms(lambda: ok(client.get("/debug-sessions", params={"offset": 2500, "limit": 100})))[0]
                 for _ in range(samples)]
     return whole, page, total
-
-
-def padded_pdf(pdf: bytes, size: int) -> bytes:
-    """``pdf`` grown to ``size`` bytes by an incremental update adding one unused stream.
-
-    Still a valid PDF with the same pages, so the upload is parsed and answered 200.
-    """
-    previous_xref = int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
-    objects = int(re.findall(rb"/Size (\d+)", pdf)[-1])
-    root = re.findall(rb"/Root (\d+ \d+ R)", pdf)[-1].decode()
-    head = f"\n{objects} 0 obj\n<< /Length %d >>\nstream\n".encode()
-    tail_length = 200  # room for the xref section and trailer below
-    length = size - len(pdf) - len(head) - len(b"\nendstream\nendobj\n") - tail_length
-    head = head % length
-    body = pdf + head + os.urandom(length) + b"\nendstream\nendobj\n"
-    object_offset = len(pdf) + 1
-    trailer = (f"xref\n{objects} 1\n{object_offset:010d} 00000 n \ntrailer\n"
-               f"<< /Size {objects + 1} /Root {root} /Prev {previous_xref} >>\n"
-               f"startxref\n{len(body)}\n%%EOF\n").encode()
-    return body + trailer.ljust(size - len(body), b"\n")
 
 
 def rss_kb(pid: int, field: str) -> int:

@@ -10,6 +10,8 @@ sample_bol.csv) into DIR.
 from __future__ import annotations
 
 import io
+import os
+import re
 import sys
 from dataclasses import dataclass
 from decimal import Decimal
@@ -126,6 +128,26 @@ def render(pages: list[Page]) -> bytes:
 
 def build_bol(invoices: list[BolInvoice]) -> bytes:
     return render([page for invoice in invoices for page in invoice_pages(invoice)])
+
+
+def padded_pdf(pdf: bytes, size: int) -> bytes:
+    """``pdf`` grown to ``size`` bytes by an incremental update adding one unused stream.
+
+    Still a valid PDF with the same pages, so the upload is parsed and answered 200.
+    """
+    previous_xref = int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
+    objects = int(re.findall(rb"/Size (\d+)", pdf)[-1])
+    root = re.findall(rb"/Root (\d+ \d+ R)", pdf)[-1].decode()
+    head = f"\n{objects} 0 obj\n<< /Length %d >>\nstream\n".encode()
+    tail_length = 200  # room for the xref section and trailer below
+    length = size - len(pdf) - len(head) - len(b"\nendstream\nendobj\n") - tail_length
+    head = head % length
+    body = pdf + head + os.urandom(length) + b"\nendstream\nendobj\n"
+    object_offset = len(pdf) + 1
+    trailer = (f"xref\n{objects} 1\n{object_offset:010d} 00000 n \ntrailer\n"
+               f"<< /Size {objects + 1} /Root {root} /Prev {previous_xref} >>\n"
+               f"startxref\n{len(body)}\n%%EOF\n").encode()
+    return body + trailer.ljust(size - len(body), b"\n")
 
 
 def expected_rows(invoices: list[BolInvoice]) -> list[tuple[str, str, str, str, str]]:

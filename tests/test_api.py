@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.bolpdf import BolInvoice, Item, build_bol, render, text_line
+from tests.bolpdf import BolInvoice, Item, build_bol, padded_pdf, render, text_line
 from tests.server import DEBUG_TOKEN
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -349,3 +349,19 @@ def test_cors_preflight_for_a_json_post_and_exposed_headers(client):
     answer = client.get("/download-bol", params={"_sid": sid}, headers={"Origin": "https://partner.example"})
     assert answer.headers["access-control-allow-origin"] == "*"
     assert "content-disposition" in answer.headers["access-control-expose-headers"].lower()
+
+
+def test_a_large_json_upload_arrives_whole_however_it_is_escaped(client):
+    """Base64 with JSON-escaped slashes and MIME line breaks, decoded as it streams in."""
+    big = padded_pdf(PDF, 3_000_000)
+    encoded = base64.encodebytes(big).decode()  # lines of 76 characters
+    body = ('{"filename": "big.pdf", "attachmentData": "data:application/pdf;base64,'
+            + encoded.replace("/", "\\/").replace("\n", "\\r\\n") + '"}')
+    sid = new_sid()
+    answer = client.post("/upload", params={"_sid": sid}, content=body.encode(),
+                         headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200 and answer.json()["filename"] == "big.pdf"
+    assert download(client, sid).content == PDF_ONLY
+    listed = client.get("/debug-sessions", params={"_sid": sid, "limit": 0},
+                        headers={"Authorization": f"Bearer {DEBUG_TOKEN}"}).json()["current_session"]
+    assert [size for name, size in listed["files"].items() if name.startswith("pdf-")] == [len(big)]

@@ -3,16 +3,14 @@
 The PDF endpoint takes multipart ``file``, JSON ``{file_data | attachmentData, filename}``
 (base64, data-URL prefix allowed) or a raw body. The spreadsheet endpoint takes multipart
 ``file`` or ``csv_data``, a form field ``csv_data``, JSON ``{csv_data, filename}`` or
-``{file_data, filename}``, or a raw body. Raw and multipart bodies are streamed to disk;
-JSON has to be read whole to be parsed, within the body limit.
+``{file_data, filename}``, or a raw body. Every shape streams to disk: the file members of
+a JSON body are decoded as they arrive (jsonbody.py), so none is ever whole in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -20,8 +18,9 @@ from pathlib import Path
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from .jsonbody import BadJson, Base64File, Sink, TextFile, first_given, read_json_object
+
 FORM_LIMITS = {"max_files": 2, "max_fields": 50}
-_DATA_URL = re.compile(r"^data:[^,]*?;base64,", re.IGNORECASE)
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -36,11 +35,9 @@ async def stage_pdf(request: Request, target: Path, max_bytes: int) -> str:
         form = await request.form(max_part_size=max_bytes, **FORM_LIMITS)
         return await _save_form_file(form.get("file"), target, "upload.pdf", form.keys())
     if kind == "application/json":
-        body = await _json_object(request)
-        encoded = body.get("file_data") or body.get("attachmentData")
-        if not isinstance(encoded, str) or not encoded:
-            raise BadRequest("the JSON body needs the PDF as base64 in 'file_data' (or 'attachmentData')")
-        _write(target, decode_base64(encoded, "file_data"))
+        body = await _save_json_member(request, target, {
+            "file_data": Base64File, "attachmentData": Base64File,
+        }, "the JSON body needs the PDF as base64 in 'file_data' (or 'attachmentData')")
         return clean_filename(body.get("filename"), "upload.pdf")
     return await _save_raw(request, target, "upload.pdf")
 
@@ -56,23 +53,11 @@ async def stage_spreadsheet(request: Request, target: Path, max_bytes: int) -> s
             return clean_filename(form.get("filename"), "upload.csv")
         return await _save_form_file(form.get("file"), target, "upload.csv", form.keys())
     if kind == "application/json":
-        body = await _json_object(request)
-        if isinstance(body.get("csv_data"), str) and body["csv_data"]:
-            _write(target, body["csv_data"].encode())
-        elif isinstance(body.get("file_data"), str) and body["file_data"]:
-            _write(target, decode_base64(body["file_data"], "file_data"))
-        else:
-            raise BadRequest("the JSON body needs the CSV text in 'csv_data' or the file as base64 in 'file_data'")
+        body = await _save_json_member(request, target, {
+            "csv_data": TextFile, "file_data": Base64File,
+        }, "the JSON body needs the CSV text in 'csv_data' or the file as base64 in 'file_data'")
         return clean_filename(body.get("filename"), "upload.csv")
     return await _save_raw(request, target, "upload.csv")
-
-
-def decode_base64(text: str, field: str) -> bytes:
-    text = _DATA_URL.sub("", text.strip(), count=1)
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequest(f"'{field}' is not valid base64") from None
 
 
 def clean_filename(name: object, default: str) -> str:
@@ -87,14 +72,28 @@ def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def _json_object(request: Request) -> dict:
+async def _save_json_member(request: Request, target: Path, kinds: dict[str, type[Sink]],
+                            missing: str) -> dict:
+    """Stream the JSON body's file members to files beside ``target``; move the first
+    given (a non-empty string, in the order of ``kinds``) to ``target``. The other members."""
+    sinks = {name: kind(target.with_name(f"{target.name}.{name}"), name) for name, kind in kinds.items()}
     try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest(f"the JSON body must be an object, not {type(body).__name__}")
-    return body
+        try:
+            body = await read_json_object(request.stream(), sinks)
+        except BadJson as error:
+            raise BadRequest(str(error)) from None
+        chosen = first_given(sinks)
+        if chosen is None:
+            raise BadRequest(missing)
+        if chosen.error:
+            raise BadRequest(chosen.error)
+        if chosen.size == 0:
+            raise BadRequest("the uploaded file is empty")
+        os.replace(chosen.path, target)
+        return body
+    finally:
+        for sink in sinks.values():
+            sink.path.unlink(missing_ok=True)
 
 
 async def _save_form_file(upload: object, target: Path, default: str, fields) -> str:
