@@ -45,7 +45,6 @@ class Figure:
     name: str
     value: float
     unit: str
-    command: str = ""
     target: float | None = None  # the most the value may be; with `at_least`, the least
     at_least: bool = False
 
@@ -232,13 +231,12 @@ def main(argv: list[str]) -> int:
     big, small = generated_bol(125), generated_bol(13)
     big_rows, small_rows = len(extract_pdf(big).rows), len(extract_pdf(small).rows)
     sheet = spreadsheet_for(small)
-    command = "make bench (python -m bench.service)"
     print(f"# {machine()}\n", flush=True)
 
     plumber_ms = median_seconds(raw_pdfplumber, big) * 1000
     pdfium_ms = median_seconds(raw_pdfium, big, runs=9) * 1000
-    figures = [Figure("raw pdfplumber extraction, 125 pages", plumber_ms, "ms", command),
-               Figure("raw pypdfium2 extraction, 125 pages", pdfium_ms, "ms", command)]
+    figures = [Figure("raw pdfplumber extraction, 125 pages", plumber_ms, "ms"),
+               Figure("raw pypdfium2 extraction, 125 pages", pdfium_ms, "ms")]
 
     with tempfile.TemporaryDirectory() as directory:
         with Server(Path(directory) / "root", workers=WORKERS, pdf_engine="auto") as server:
@@ -255,22 +253,22 @@ def main(argv: list[str]) -> int:
     locks = lock_overhead_us(n(5000))
     p50_big = percentile(up_big, 0.5)
     figures += [
-        Figure(f"upload p50, 125 pages ({big_rows} rows)", p50_big, "ms", command),
-        Figure("... as a share of raw pdfplumber", p50_big / plumber_ms, "×", command, 0.15),
-        Figure("... against 4 × raw pypdfium2 + 100 ms", p50_big, "ms", command, 4 * pdfium_ms + 100),
-        Figure("upload p95, 125 pages", percentile(up_big, 0.95), "ms", command),
-        Figure(f"upload p50, 13 pages ({small_rows} rows)", percentile(up_small, 0.5), "ms", command),
-        Figure("upload p95, 13 pages", percentile(up_small, 0.95), "ms", command),
-        Figure("workflow p50, 13 pages, one client", percentile(flow, 0.5), "ms", command, 100),
-        Figure(f"workflows a second, {CLIENTS} clients", rate, "/s", command, 20, at_least=True),
-        Figure(f"workflow p50 with {CLIENTS} clients", percentile(loaded, 0.5), "ms", command),
-        Figure(f"/debug-sessions p50, all {total:,} workspaces", percentile(whole, 0.5), "ms", command, 150),
-        Figure(f"/debug-sessions?limit=100 p50, {total:,} workspaces", percentile(page, 0.5), "ms", command),
-        Figure("worker peak RSS growth, 50 MB multipart upload", growth["multipart"], "MB", command, 30),
-        Figure("worker peak RSS growth, 50 MB raw-body upload", growth["raw"], "MB", command, 30),
-        Figure("worker peak RSS growth, 39 MB PDF as JSON base64 (50 MB body)", growth["json"], "MB", command),
-        Figure("lock acquire + release p50", percentile(locks, 0.5), "µs", command),
-        Figure("lock acquire + release p95", percentile(locks, 0.95), "µs", command),
+        Figure(f"upload p50, 125 pages ({big_rows} rows)", p50_big, "ms"),
+        Figure("... as a share of raw pdfplumber", p50_big / plumber_ms, "×", 0.15),
+        Figure("... against 4 × raw pypdfium2 + 100 ms", p50_big, "ms", 4 * pdfium_ms + 100),
+        Figure("upload p95, 125 pages", percentile(up_big, 0.95), "ms"),
+        Figure(f"upload p50, 13 pages ({small_rows} rows)", percentile(up_small, 0.5), "ms"),
+        Figure("upload p95, 13 pages", percentile(up_small, 0.95), "ms"),
+        Figure("workflow p50, 13 pages, one client", percentile(flow, 0.5), "ms", 100),
+        Figure(f"workflows a second, {CLIENTS} clients", rate, "/s", 20, at_least=True),
+        Figure(f"workflow p50 with {CLIENTS} clients", percentile(loaded, 0.5), "ms"),
+        Figure(f"/debug-sessions p50, all {total:,} workspaces", percentile(whole, 0.5), "ms", 150),
+        Figure(f"/debug-sessions?limit=100 p50, {total:,} workspaces", percentile(page, 0.5), "ms"),
+        Figure("worker peak RSS growth, 50 MB multipart upload", growth["multipart"], "MB", 30),
+        Figure("worker peak RSS growth, 50 MB raw-body upload", growth["raw"], "MB", 30),
+        Figure("worker peak RSS growth, 39 MB PDF as JSON base64 (50 MB body)", growth["json"], "MB", 30),
+        Figure("lock acquire + release p50", percentile(locks, 0.5), "µs"),
+        Figure("lock acquire + release p95", percentile(locks, 0.95), "µs"),
     ]
     print("| figure | measured | target | verdict |\n|---|---:|---:|---|")
     for figure in figures:
