@@ -174,11 +174,19 @@ class _ObjectReader:
         self.key = ""
         self.sink: Sink | None = None
         self.final = False
-        self._retry_at = 0  # buffer length at which an incomplete value is tried again
+        self._unread: list[str] = []
+        self._unread_length = 0
+        self._retry_at = 0  # text length at which an incomplete value is tried again
 
     def feed(self, text: str) -> None:
-        self.buffer = self.buffer[self.position:] + text
-        self._retry_at -= self.position
+        self._unread.append(text)
+        self._unread_length += len(text)
+        if not self.final and len(self.buffer) - self.position + self._unread_length < self._retry_at:
+            # An incomplete value is parsed again only once its text has doubled, so a
+            # large one arriving in many chunks is neither parsed nor copied over and over.
+            return
+        self.buffer = self.buffer[self.position:] + "".join(self._unread)
+        self._unread, self._unread_length = [], 0
         self.position = 0
         while self.state():
             pass
@@ -296,19 +304,13 @@ class _ObjectReader:
         return False
 
     def _value(self):
-        """One whole JSON value at the position, or _MORE if the buffer may hold only part.
-
-        A failed attempt is retried only once the buffer has doubled, so a large value
-        arriving in many chunks is not parsed over and over.
-        """
-        if not self.final and len(self.buffer) < self._retry_at:
-            return _MORE
+        """One whole JSON value at the position, or _MORE if the buffer may hold only part."""
         try:
             value, end = _DECODER.raw_decode(self.buffer, self.position)
         except json.JSONDecodeError:
             if self.final:
                 raise BadJson(_NOT_JSON) from None
-            self._retry_at = 2 * len(self.buffer)
+            self._retry_at = 2 * (len(self.buffer) - self.position)
             return _MORE
         if not (self.final or isinstance(value, dict | list | str) or self.buffer[end:end + 1] in _AFTER_SCALAR):
             return _MORE  # a number may go on in the next chunk: "1." then "5"
