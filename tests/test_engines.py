@@ -6,9 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from bolservice.bol import BolInputError, extract_pdf
+from bolservice.bol.errors import TooManyPagesError
 from tests.bolpdf import BolInvoice, Item, build_bol, header_lines, invoice_pages, item_line, render, text_line
 from tests.hostile import blank_pages_pdf
 from tests.test_api import PDF
+from tests.test_hostile import encrypted_pdf
 from tests.test_property import invoices
 
 
@@ -49,12 +51,16 @@ CORPUS = {
     "blank pages": lambda: blank_pages_pdf(3),
     "not a PDF": lambda: b"Invoice No.,Style\r\n",
     "truncated": lambda: PDF[: len(PDF) // 2],
+    "cut after the header": lambda: PDF[:200],
+    "encrypted": encrypted_pdf,
+    "PNG named .pdf": lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+    "invoice without rows": lambda: build_bol([BolInvoice("A7", [])]),
 }
 
 
-def outcome(data: bytes, engine: str):
+def outcome(data: bytes, engine: str, max_pages: int | None = None):
     try:
-        return extract_pdf(data, engine=engine)
+        return extract_pdf(data, engine=engine, max_pages=max_pages)
     except BolInputError as error:
         return type(error)
 
@@ -65,6 +71,12 @@ def test_engines_agree_on_the_corpus(name):
     reference = outcome(data, "pdfplumber")
     assert outcome(data, "pdfium") == reference
     assert outcome(data, "auto") == reference
+
+
+def test_engines_refuse_a_pdf_over_the_page_limit_alike():
+    data = blank_pages_pdf(21)
+    assert {outcome(data, engine, max_pages=20) for engine in ("pdfplumber", "pdfium", "auto")} == {
+        TooManyPagesError}
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
