@@ -162,7 +162,7 @@ def rss_kb(pid: int, field: str) -> int:
 
 
 def big_upload_growth(server: Server, pdf: bytes, how: str) -> float:
-    """Peak RSS growth (MB) of the worker that takes one BIG_UPLOAD_BYTES upload sent ``how``.
+    """Peak RSS growth (MB) of the worker that takes the upload of ``pdf``, sent ``how``.
 
     Each worker's peak (VmHWM) is reset to its current RSS just before the upload, so the
     peak afterwards is the upload's alone, with nothing missed between samples.
