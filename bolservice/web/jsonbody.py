@@ -238,12 +238,8 @@ class _ObjectReader:
         return True
 
     def _colon(self) -> bool:
-        char = self._next()
-        if char is None:
+        if self._punctuation(":") is None:
             return False
-        if char != ":":
-            raise BadJson(_NOT_JSON)
-        self.position += 1
         self.state = self._member_value
         return True
 
@@ -289,14 +285,21 @@ class _ObjectReader:
         return True
 
     def _after_member(self) -> bool:
-        char = self._next()
+        char = self._punctuation(",}")
         if char is None:
             return False
-        if char not in ",}":
-            raise BadJson(_NOT_JSON)
-        self.position += 1
         self.state = self._key if char == "," else self._done
         return True
+
+    def _punctuation(self, allowed: str) -> str | None:
+        """The next character, consumed, if it is one of ``allowed``; None if the text ran out."""
+        char = self._next()
+        if char is None:
+            return None
+        if char not in allowed:
+            raise BadJson(_NOT_JSON)
+        self.position += 1
+        return char
 
     def _done(self) -> bool:
         if self._next() is not None:
