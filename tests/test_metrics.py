@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.test_api import SHEET, new_sid, upload, upload_sheet
+from tests.test_reliability import wait_for
 
 
 def scrape(client) -> dict[str, float]:
@@ -31,7 +32,14 @@ def test_metrics_count_real_traffic_through_both_workers(server, client):
     assert upload(client, sid).status_code == 200
     assert upload_sheet(client, sid, SHEET).status_code == 200
     assert client.get("/no-such-path").status_code == 404
-    after = scrape(client)
+    last = 'bolservice_requests_total{endpoint="other",status="404"}'
+
+    def counted() -> dict[str, float] | None:
+        # A request is counted once its answer has gone out, so the count may trail it.
+        now = scrape(client)
+        return now if now.get(last, 0) > before.get(last, 0) else None
+
+    after = wait_for(counted, seconds=10, what="the last request to be counted")
 
     def delta(name: str) -> float:
         return after.get(name, 0) - before.get(name, 0)
