@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import AsyncIterable, Mapping
 from pathlib import Path
-from typing import Protocol
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 # Complete pieces of a string's inside: plain runs and whole escapes.
@@ -33,26 +32,13 @@ class BadJson(ValueError):
     """The body is not the JSON expected; the message says what is wrong."""
 
 
-class Sink(Protocol):
-    """Where a streamed string member goes, piece by piece of its decoded text.
+class Sink:
+    """Where a streamed string member goes: a file, written piece by piece of its text.
 
     ``present``: the member was a string; ``length``: its characters; ``size``: the bytes
-    written to ``path``; ``error``: why they are not usable, if they are not.
+    written to ``path``; ``error``: why they are not usable, if they are not. Errors are
+    kept, not raised: the member may not be the one the request is answered from.
     """
-
-    path: Path
-    present: bool
-    length: int
-    size: int
-    error: str | None
-
-    def write(self, text: str) -> None: ...
-
-    def finish(self) -> None: ...
-
-
-class TextFile:
-    """A string member written to a file as UTF-8."""
 
     def __init__(self, path: Path, field: str) -> None:
         self.path = path
@@ -60,54 +46,56 @@ class TextFile:
         self.present = False
         self.length = self.size = 0
         self.error: str | None = None
-        self._pending = ""  # a high surrogate whose pair is still to come
 
     def write(self, text: str) -> None:
         self.length += len(text)
-        if self.error:
-            return
+        if not self.error:
+            self._take(text)
+
+    def finish(self) -> None:
+        """The member's string has ended."""
+
+    def _take(self, text: str) -> None:
+        raise NotImplementedError
+
+    def _append(self, data: bytes) -> None:
+        with self.path.open("ab") as out:
+            out.write(data)
+        self.size += len(data)
+
+
+class TextFile(Sink):
+    """A string member written to a file as UTF-8."""
+
+    def __init__(self, path: Path, field: str) -> None:
+        super().__init__(path, field)
+        self._pending = ""  # a high surrogate whose pair is still to come
+
+    def _take(self, text: str) -> None:
         text, self._pending = self._pending + text, ""
         if text and "\ud800" <= text[-1] <= "\udbff":
             text, self._pending = text[:-1], text[-1]
         # Pairs split across pieces are joined here; a lone surrogate is not text.
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
         try:
-            data = text.encode()
+            self._append(text.encode())
         except UnicodeEncodeError:
             self.error = f"'{self.field}' holds a lone UTF-16 surrogate (\\ud800-\\udfff); send valid text"
-            return
-        with self.path.open("ab") as out:
-            out.write(data)
-        self.size += len(data)
 
     def finish(self) -> None:
         if self._pending and not self.error:
             self.error = f"'{self.field}' ends in a lone UTF-16 surrogate; send valid text"
 
 
-class Base64File:
-    """A base64 string member (whitespace and a data-URL prefix allowed) decoded to a file.
-
-    Bad base64 is not raised at once but kept in ``error``: the member may not be the one
-    the request is answered from.
-    """
+class Base64File(Sink):
+    """A base64 string member (whitespace and a data-URL prefix allowed) decoded to a file."""
 
     def __init__(self, path: Path, field: str) -> None:
-        self.path = path
-        self.field = field
-        self.present = False
-        self.length = self.size = 0
-        self.error: str | None = None
+        super().__init__(path, field)
         self._head: str | None = ""  # the start, until a data-URL prefix is ruled in or out
         self._quads = ""
 
-    def write(self, text: str) -> None:
-        self.length += len(text)
-        self._take(text)
-
     def _take(self, text: str) -> None:
-        if self.error:
-            return
         if self._head is not None:
             self._head += text
             start = self._head.lstrip()
@@ -125,6 +113,8 @@ class Base64File:
         self._quads = self._quads[whole:]
 
     def finish(self) -> None:
+        if self.error:
+            return
         if self._head is not None:
             head, self._head = self._head, None
             self._take(_DATA_URL.sub("", head.strip(), count=1))
@@ -139,9 +129,7 @@ class Base64File:
         except (binascii.Error, ValueError):
             self.error = f"'{self.field}' is not valid base64"
             return
-        with self.path.open("ab") as out:
-            out.write(data)
-        self.size += len(data)
+        self._append(data)
 
 
 def first_given(sinks: Mapping[str, Sink]) -> Sink | None:
