@@ -248,6 +248,48 @@ def test_parse_page_on_lines_reads_the_contract_example():
     assert first.warnings == last.warnings == []
 
 
+CONTRACT_PAGE = [
+    "ACME APPAREL INC. Page 2 of 2",
+    "BILL OF LADING A100001",
+    "CARTONS STYLE PIECES DESCRIPTION WEIGHT",
+    "10 ST1003 120 KIDS TEE 30.00",
+    "1,008 ST1004 12,096 SIZE 10 JEANS 1,204.00",
+    "CONTINUED FROM PAGE 1",
+    "Page 2 of 2",
+    "1,018 TOTAL CARTONS 12,216 TOTAL PIECES TOTAL VOL / WGT 1,234.00",
+    "1,045.60",
+    "SHIPPING INSTRUCTIONS: DELIVER TO DOCK 4",
+]
+
+
+@pytest.mark.parametrize("gap", ["", " ", "   ", "\t "])
+def test_keywords_match_with_any_spacing_between_their_words(gap):
+    """Producers leave word gaps narrower than a space: `TOTALPIECES` is still the keyword."""
+    def spaced(line: str) -> str:
+        for keyword in ("BILL OF LADING", "TOTAL CARTONS", "TOTAL PIECES", "TOTAL VOL / WGT",
+                        "SHIPPING INSTRUCTIONS :", "CONTINUED FROM", "Page 2"):
+            line = line.replace(keyword.replace(" :", ":"), gap.join(keyword.split()))
+        return line
+
+    page = parse_page(2, [spaced(line) for line in CONTRACT_PAGE])
+    assert page.invoice == "A100001"
+    assert [(r.cartons, r.style, r.pieces, r.weight) for r in page.rows] == [
+        ("10", "ST1003", "120", "30.00"), ("1008", "ST1004", "12096", "1204.00")]
+    assert page.totals is not None
+    assert (page.totals.cartons, page.totals.pieces, page.totals.weight) == ("1018", "12216", "1234.00")
+    assert page.cube == "1045.60"
+    assert page.warnings == []
+
+
+def test_a_glued_totals_line_is_never_read_as_a_row():
+    """`23,426 TOTALCARTONS ...` reads as a row if the keyword needs its space."""
+    page = parse_page(1, CONTRACT_PAGE[1:4] + [
+        "10 TOTALCARTONS 120 TOTALPIECESTOTALVOL/WGT 30.00", "45.60", "SHIPPINGINSTRUCTIONS:"])
+    assert [r.style for r in page.rows] == ["ST1003"]
+    assert page.totals is not None and page.totals.pieces == "120"
+    assert page.cube == "45.60"
+
+
 def test_extraction_survives_a_json_round_trip():
     import json
 

@@ -19,16 +19,18 @@ INTEGER = re.compile(rf"{_INT}")
 NUMBER = re.compile(rf"{_INT}(?:\.\d+)?")
 TWO_DECIMALS = re.compile(rf"{_INT}\.\d\d")
 
-_INVOICE = re.compile(r"BILL OF LADING\s+([A-Za-z]\d+)\b", re.IGNORECASE)
+# Producers space words differently (a gap under pdfplumber's 3 pt space reads as none),
+# so every keyword matches with any whitespace, or none, between its words.
+_INVOICE = re.compile(r"BILL\s*OF\s*LADING\s*([A-Za-z]\d+)\b", re.IGNORECASE)
 _HEADER_WORDS = ("CARTONS", "STYLE", "PIECES")
-_TOTALS_MARK = "TOTAL CARTONS"
-_SHIPPING_MARK = "SHIPPING INSTRUCTIONS:"
+_TOTALS_MARK = re.compile(r"TOTAL\s*CARTONS", re.IGNORECASE)
+_SHIPPING_MARK = re.compile(r"SHIPPING\s*INSTRUCTIONS\s*:", re.IGNORECASE)
 _TOTALS = re.compile(
-    rf"({_INT})\s+TOTAL\s+CARTONS\s+({_INT})\s+TOTAL\s+PIECES\b.*?\bWGT\s+({_INT}(?:\.\d+)?)",
+    rf"({_INT})\s*TOTAL\s*CARTONS\s*({_INT})\s*TOTAL\s*PIECES.*?WGT\s*({_INT}(?:\.\d+)?)",
     re.IGNORECASE,
 )
 # Lines a BOL prints between rows that are not rows and not worth a warning.
-_NON_ROW = re.compile(r"CONTINUED\b.*|PAGE\s+\d+(?:\s+OF\s+\d+)?", re.IGNORECASE)
+_NON_ROW = re.compile(r"CONTINUED.*|PAGE\s*\d+(?:\s*OF\s*\d+)?", re.IGNORECASE)
 
 
 def plain(number: str) -> str:
@@ -88,7 +90,7 @@ def parse_page(number: int, lines: list[str]) -> PageParse:
     shipping, floor = None, start - 1
     for index in range(start, len(lines)):
         line = lines[index]
-        if _TOTALS_MARK in line.upper():
+        if _TOTALS_MARK.search(line):
             page.totals = _read_totals(page, line)
             floor = index
             shipping = _find(lines, _is_shipping, index + 1)
@@ -104,7 +106,7 @@ def parse_page(number: int, lines: list[str]) -> PageParse:
 
 
 def _is_shipping(line: str) -> bool:
-    return _SHIPPING_MARK in line.upper()
+    return _SHIPPING_MARK.search(line) is not None
 
 
 def _find(lines: list[str], predicate: Callable[[str], bool], start: int = 0) -> int | None:
