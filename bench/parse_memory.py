@@ -24,7 +24,7 @@ ENGINES = ("auto", "pdfplumber")
 CHILD = """
 import json, resource, sys, time
 from bolservice.bol import extract_pdf
-from bolservice.bol.text import pdfium_pages, read_pdf_pages
+from bolservice.bol import pdfium_pages, read_pdf_pages
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 if sys.argv[2] == "extract":

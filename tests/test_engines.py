@@ -102,14 +102,3 @@ def test_the_pdf_job_reads_with_the_engine_it_is_given(tmp_path):
     assert outputs["auto"] == outputs["pdfium"] == outputs["pdfplumber"]
     with pytest.raises(ValueError):
         pdf_job(str(path), 100, "fast")
-
-
-@pytest.mark.parametrize("name", ["sample", "a style ending in a hyphen", "several invoices"])
-def test_pdfium_reads_the_same_when_runs_must_be_read_one_by_one(name, monkeypatch):
-    """Pages whose run starts cannot be placed (overlapping text) take the slower path."""
-    from bolservice.bol import text
-
-    data = CORPUS[name]()
-    fast = extract_pdf(data, engine="pdfium")
-    monkeypatch.setattr(text, "_run_starts", lambda textpage, boxes: None)
-    assert extract_pdf(data, engine="pdfium") == fast == extract_pdf(data, engine="pdfplumber")

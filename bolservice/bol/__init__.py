@@ -25,12 +25,14 @@ from .merge import MergeResult, merge
 from .model import Extraction, Invoice, PdfRow, ReportWarning
 from .parse import assemble, parse_page
 from .spreadsheet import Spreadsheet, read_spreadsheet
-from .text import PdfSource, pdfium_pages, read_pdf_pages
+from .pdffile import PageText, PdfSource
+from .pdfium_reader import pdfium_pages
+from .plumber_reader import read_pdf_pages
 
 __all__ = [
     "BOL_COLUMNS", "ENGINES", "BolInputError", "EncryptedPdfError", "Extraction", "Invoice",
     "MergeResult", "MissingColumnsError", "NoInvoiceError", "NoMatchError", "NotAPdfError",
-    "NotASpreadsheetError", "PdfRow", "PdfSource", "ReportWarning", "Spreadsheet",
+    "NotASpreadsheetError", "PageText", "PdfRow", "PdfSource", "ReportWarning", "Spreadsheet",
     "TooManyPagesError", "UnreadablePdfError", "UnreadableSpreadsheetError",
     "UnsupportedFileError", "UnusableContentError", "assemble", "extract_pdf",
     "extraction_records", "merge", "parse_page", "pdfium_pages", "read_pdf_pages", "read_spreadsheet",

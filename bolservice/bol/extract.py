@@ -1,52 +1,61 @@
 """PDF → Extraction, with a choice of text engine.
 
-``pdfplumber`` is the reference reading; ``pdfium`` is about ten times faster; ``auto``
-reads with pdfium and re-reads with pdfplumber every page whose parse raised a warning
-(and every page of an invoice whose totals disagree with its rows), keeping pdfplumber's
-reading there. If pdfium finds no invoice at all, pdfplumber reads the whole file.
+``pdfplumber`` is the reference reading; ``pdfium`` reads the same lines about ten times
+faster; ``auto`` reads with pdfium and keeps no doubtful reading: every invoice that has
+any warning at all, page-level or invoice-level, has all its pages re-read with pdfplumber,
+and so has every page that belongs to no invoice. If pdfium finds no invoice at all,
+pdfplumber reads the whole file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from .errors import NoInvoiceError
 from .model import Extraction
 from .parse import PageParse, assemble, parse_page
-from .text import PdfSource, pdfium_pages, read_pdf_pages
+from .pdffile import PageText, PdfSource
+from .pdfium_reader import pdfium_pages
+from .plumber_reader import read_pdf_pages
 
-ENGINES = ("auto", "pdfium", "pdfplumber")
+Reader = Callable[..., Iterator[PageText]]
+
+# Each reader takes (source, max_pages=) and yields one PageText per page, in order.
+READERS: dict[str, Reader] = {"pdfplumber": read_pdf_pages, "pdfium": pdfium_pages}
+ENGINES = ("auto", *sorted(READERS))
 
 
 def extract_pdf(source: PdfSource, *, max_pages: int | None = None, engine: str = "auto") -> Extraction:
     """Read a BOL PDF into its invoices, rows and report."""
     if engine not in ENGINES:
         raise ValueError(f"unknown PDF engine {engine!r}; use one of {', '.join(ENGINES)}")
-    if engine == "pdfplumber":
-        return assemble(_parsed(read_pdf_pages(source, max_pages=max_pages)))
-    pages = list(_parsed(pdfium_pages(_rereadable(source), max_pages=max_pages)))
-    if engine == "pdfium":
-        return assemble(pages)
+    if engine != "auto":
+        return assemble(_parsed(READERS[engine](source, max_pages=max_pages)))
+    pages = list(_parsed(READERS["pdfium"](_rereadable(source), max_pages=max_pages)))
     try:
         first = assemble(pages)
-        suspect = {page.number for page in pages if page.warnings} | _pages_of_mismatched_invoices(first, pages)
     except NoInvoiceError:
-        suspect = {page.number for page in pages}
-    if not suspect:
+        doubtful = {page.number for page in pages}
+    else:
+        doubtful = _doubtful_pages(first, pages)
+    if not doubtful:
         return first
-    rereads = {page.number: page for page in _parsed(read_pdf_pages(source, max_pages=max_pages))
-               if page.number in suspect}
+    rereads = {page.number: page for page in _parsed(READERS["pdfplumber"](source, max_pages=max_pages))
+               if page.number in doubtful}
     return assemble([rereads.get(page.number, page) for page in pages])
 
 
-def _parsed(pages: Iterable[list[str]]) -> Iterable[PageParse]:
-    return (parse_page(number, lines) for number, lines in enumerate(pages, 1))
+def _parsed(pages: Iterable[PageText]) -> Iterator[PageParse]:
+    return (parse_page(number, page.lines, scanned=page.scanned) for number, page in enumerate(pages, 1))
 
 
-def _pages_of_mismatched_invoices(extraction: Extraction, pages: list[PageParse]) -> set[int]:
-    mismatched = {w.page for w in extraction.warnings if w.code == "totals_mismatch"}
-    invoices = {page.invoice for page in pages if page.number in mismatched}
-    return {page.number for page in pages if page.invoice in invoices}
+def _doubtful_pages(extraction: Extraction, pages: list[PageParse]) -> set[int]:
+    """Every page of an invoice with a warning, and every page with a warning of its own."""
+    warned = {warning.page for warning in extraction.warnings}
+    if None in warned:
+        return {page.number for page in pages}
+    invoices = {page.invoice for page in pages if page.number in warned and page.invoice is not None}
+    return warned | {page.number for page in pages if page.invoice in invoices}
 
 
 def _rereadable(source: PdfSource) -> PdfSource:

@@ -48,6 +48,7 @@ class PageParse:
     totals: Totals | None = None
     cube: str | None = None
     warnings: list[ReportWarning] = field(default_factory=list)
+    scanned: bool = False
 
 
 def parse_row(line: str) -> tuple[str, str, str, str] | None:
@@ -69,8 +70,18 @@ def is_cube_line(line: str) -> bool:
     return TWO_DECIMALS.fullmatch(line.strip()) is not None
 
 
-def parse_page(number: int, lines: list[str]) -> PageParse:
-    """Read one page: its invoice number, rows, totals line and cube, with warnings."""
+SCAN_ADVICE = "export the BOL from the system that made it"
+
+
+def parse_page(number: int, lines: list[str], *, scanned: bool = False) -> PageParse:
+    """Read one page: its invoice number, rows, totals line and cube, with warnings.
+
+    ``scanned`` says the page is an image without text: it is named as a scan rather than
+    reported as a page without invoice.
+    """
+    if scanned and not any(line.strip() for line in lines):
+        return PageParse(number=number, invoice=None, scanned=True, warnings=[ReportWarning(
+            "scanned_page", f"the page has no text: it looks like a scan; {SCAN_ADVICE}", number)])
     invoice = next((m.group(1) for m in map(_INVOICE.search, lines) if m), None)
     page = PageParse(number=number, invoice=invoice)
     header = _find(lines, lambda ln: all(w in ln.upper() for w in _HEADER_WORDS))
@@ -169,6 +180,8 @@ def assemble(pages: Iterable[PageParse]) -> Extraction:
     for page in pages:
         if page.invoice is not None:
             grouped.setdefault(page.invoice, []).append(page)
+    if not grouped and any(page.scanned for page in pages):
+        raise NoInvoiceError(_scan_message([page.number for page in pages if page.scanned]))
     if not grouped:
         raise NoInvoiceError(
             f"no invoice found: none of the {len(pages)} page(s) has a "
@@ -181,6 +194,13 @@ def assemble(pages: Iterable[PageParse]) -> Extraction:
             "as '<cartons> <style> <pieces> ... <weight>'"
         )
     return Extraction(pages=len(pages), invoices=invoices, warnings=warnings)
+
+
+def _scan_message(numbers: list[int]) -> str:
+    if len(numbers) == 1:
+        return f"page {numbers[0]} has no text: it looks like a scan; {SCAN_ADVICE}"
+    shown = ", ".join(map(str, numbers[:10])) + (", ..." if len(numbers) > 10 else "")
+    return f"pages {shown} have no text: they look like scans; {SCAN_ADVICE}"
 
 
 def _build_invoice(number: str, pages: list[PageParse], warnings: list[ReportWarning]) -> Invoice:
