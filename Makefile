@@ -48,3 +48,18 @@ examples: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# Rebuilds tests/corpus/: BOL PDFs printed by real PDF producers, each with its expected
+# CSV (tests/corpus/README.md). Installs the producers that are missing (Debian packages,
+# pip into the venv); `make test` needs none of them, the PDFs are committed.
+CORPUS_DEBS := libreoffice-writer-nogui chromium ghostscript groff-base wkhtmltopdf librsvg2-bin \
+	libcairo2 libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-liberation2 fonts-dejavu-core \
+	fonts-crosextra-carlito
+CORPUS_PIPS := weasyprint fpdf2 cairocffi
+.PHONY: corpus
+corpus: $(VENV)/.installed-test
+	missing="$$(for p in $(CORPUS_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; fi
+	$(BIN)/python -c 'import weasyprint, fpdf, cairocffi' 2>/dev/null || $(BIN)/pip install --quiet $(CORPUS_PIPS)
+	$(BIN)/python -m tests.corpus_build
