@@ -21,16 +21,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 
 X_TOLERANCE = 3.0
 Y_TOLERANCE = 3.0
 
-LIGATURES = {"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"}
+# Written out as pdfplumber writes them (a translation table does it for the whole text).
+LIGATURES = str.maketrans({"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"})
 
 
 class Char(NamedTuple):
-    """One printed character, in pdfplumber's coordinates (``top`` grows downwards)."""
+    """One printed character, in pdfplumber's coordinates (``top`` grows downwards).
+
+    Any tuple of these six fields in this order serves: the hot loops unpack them.
+    """
 
     text: str
     x0: float
@@ -40,20 +45,16 @@ class Char(NamedTuple):
     upright: bool = True
 
 
-class Word(NamedTuple):
-    text: str
-    top: float
-
-
 def text_lines(chars: Iterable[Char]) -> list[str]:
     """The page's lines as ``page.extract_text().splitlines()`` gives them."""
-    words = [word for _, group in groupby(chars, key=lambda c: c.upright)
-             for word in _group_words(list(group))]
-    ids = _cluster_ids([word.top for word in words])
-    text = "\n".join(" ".join(word.text for word in line)
-                     for _, line in groupby(words, key=lambda w: ids[w.top]))
+    words: list[tuple[str, float]] = []  # (text, top)
+    for upright, group in groupby(chars, key=itemgetter(5)):
+        words += _group_words(list(group), upright)
+    ids = _cluster_ids([top for _, top in words])
+    text = "\n".join(" ".join(word for word, _ in line)
+                     for _, line in groupby(words, key=lambda word: ids[word[1]]))
     # pdfplumber's caller splits its text the same way (str.splitlines knows more breaks).
-    return text.splitlines()
+    return text.translate(LIGATURES).splitlines()
 
 
 def _cluster_ids(values: Iterable[float], tolerance: float = Y_TOLERANCE) -> dict[float, int]:
@@ -68,42 +69,41 @@ def _cluster_ids(values: Iterable[float], tolerance: float = Y_TOLERANCE) -> dic
     return ids
 
 
-def _group_words(chars: list[Char]) -> Iterable[Word]:
-    upright = chars[0].upright
-    # Not upright: lines run top to bottom, so the roles of x and y swap.
-    line_key = (lambda c: c.top) if upright else (lambda c: c.x0)
-    ids = _cluster_ids(map(line_key, chars))
-    ordered = sorted(chars, key=lambda c: ids[line_key(c)])
-    for _, line in groupby(ordered, key=lambda c: ids[line_key(c)]):
-        in_line = sorted(line, key=(lambda c: c.x0) if upright else (lambda c: (c.top, c.bottom)))
-        yield from _line_words(in_line, upright)
+def _group_words(chars: list[Char], upright: bool) -> list[tuple[str, float]]:
+    if not upright:
+        # Turned text reads top to bottom: swap the axes and read it as upright text.
+        chars = [(c[0], c[3], c[4], c[1], c[2], False) for c in chars]
+    ids = _cluster_ids([c[3] for c in chars])
+    lines: dict[int, list[Char]] = {}
+    for char in chars:  # a stable bucket sort by cluster
+        lines.setdefault(ids[char[3]], []).append(char)
+    order = itemgetter(1) if upright else itemgetter(1, 2)
+    words = [word for cluster in sorted(lines) for word in _split_words(sorted(lines[cluster], key=order))]
+    # A word's top on the page: its highest character; turned, its first (the axes swapped).
+    return [(text, top) for text, top, _ in words] if upright else [(text, x0) for text, _, x0 in words]
 
 
-def _line_words(chars: list[Char], upright: bool) -> Iterable[Word]:
-    word: list[Char] = []
-    for char in chars:
-        if char.text.isspace():
-            if word:
-                yield _word(word)
-            word = []
-        elif word and _begins_new_word(word[-1], char, upright):
-            yield _word(word)
-            word = [char]
+def _split_words(chars: list[Char]) -> list[tuple[str, float, float]]:
+    """One line's characters, in reading order → its words: (text, highest top, first x0)."""
+    words: list[tuple[str, float, float]] = []
+    texts: list[str] = []
+    high = first = last_x0 = last_x1 = last_top = 0.0
+    for text, x0, x1, top, _, _ in chars:
+        if text.isspace():
+            if texts:
+                words.append(("".join(texts), high, first))
+                texts = []
+            continue
+        if texts and (x0 < last_x0 or x0 > last_x1 + X_TOLERANCE or abs(top - last_top) > Y_TOLERANCE):
+            words.append(("".join(texts), high, first))
+            texts = []
+        if texts:
+            texts.append(text)
+            if top < high:
+                high = top
         else:
-            word.append(char)
-    if word:
-        yield _word(word)
-
-
-def _begins_new_word(previous: Char, char: Char, upright: bool) -> bool:
-    if upright:
-        start, end, position = previous.x0, previous.x1, char.x0
-        across = abs(char.top - previous.top)
-        return position < start or position > end + X_TOLERANCE or across > Y_TOLERANCE
-    start, end, position = previous.top, previous.bottom, char.top
-    across = abs(char.x0 - previous.x0)
-    return position < start or position > end + Y_TOLERANCE or across > X_TOLERANCE
-
-
-def _word(chars: list[Char]) -> Word:
-    return Word("".join(LIGATURES.get(c.text, c.text) for c in chars), min(c.top for c in chars))
+            texts, high, first = [text], top, x0
+        last_x0, last_x1, last_top = x0, x1, top
+    if texts:
+        words.append(("".join(texts), high, first))
+    return words

@@ -24,8 +24,9 @@ take four times as long. pdfium is not thread-safe: use one thread per process.
 from __future__ import annotations
 
 import ctypes
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pypdfium2
 import pypdfium2.raw as pdfium_c
@@ -43,8 +44,17 @@ def _bind(name: str, restype):
     return fast
 
 
+_load_page = _bind("FPDF_LoadPage", ctypes.c_void_p)
+_close_page = _bind("FPDF_ClosePage", None)
+_load_textpage = _bind("FPDFText_LoadPage", ctypes.c_void_p)
+_close_textpage = _bind("FPDFText_ClosePage", None)
+_page_rotation = _bind("FPDFPage_GetRotation", ctypes.c_int)
+_media_box = _bind("FPDFPage_GetMediaBox", ctypes.c_int)
+_page_width = _bind("FPDF_GetPageWidthF", ctypes.c_float)
+_page_height = _bind("FPDF_GetPageHeightF", ctypes.c_float)
 _text_object = _bind("FPDFText_GetTextObject", ctypes.c_void_p)
 _unicode = _bind("FPDFText_GetUnicode", ctypes.c_uint)
+_page_text = _bind("FPDFText_GetText", ctypes.c_int)
 _loose_box = _bind("FPDFText_GetLooseCharBox", ctypes.c_int)
 _origin = _bind("FPDFText_GetCharOrigin", ctypes.c_int)
 _count_chars = _bind("FPDFText_CountChars", ctypes.c_int)
@@ -65,9 +75,10 @@ _font_base_name = _bind("FPDFFont_GetBaseFontName", ctypes.c_size_t)
 # pdfium leaves text objects narrower than this out of its text layer.
 _DROPPED_WIDTH = 0.01
 # What pdfium generates: spaces and line breaks. Only these need the extra call to ask.
-_GENERATED_KINDS = frozenset({0x20, 0x0D, 0x0A})
+_GENERATED_KINDS = frozenset(" \r\n")
 # pdfium marks a hyphen that ends a line of text as a hyphenation mark; it is printed text.
-_HYPHEN_MARKS = {0x02: "-", 0xFFFE: "-"}
+_HYPHEN_MARKS = str.maketrans({"\x02": "-", "\ufffe": "-"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def pdfium_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator[PageText]:
@@ -80,79 +91,154 @@ def pdfium_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator
             raise unreadable(message, encrypted="password" in message.lower()) from error
         try:
             check_page_count(len(document), max_pages)
+            known = _Known()
             for index in range(len(document)):
-                yield _read_page(document, index)
+                yield _read_page(document, index, known)
         finally:
             document.close()
 
 
-def _read_page(document: pypdfium2.PdfDocument, index: int) -> PageText:
-    try:
-        page = document[index]
-    except pypdfium2.PdfiumError as error:
+def _read_page(document: pypdfium2.PdfDocument, index: int, known: _Known) -> PageText:
+    # Raw handles: pypdfium2's page objects cost more to make and close than a short page's read.
+    page = _load_page(_handle(document.raw), index)
+    if not page:
         raise UnreadablePdfError(
-            f"page {index + 1} of the PDF could not be read ({error}); it may be damaged, so export it again"
-        ) from error
+            f"page {index + 1} of the PDF could not be read; it may be damaged, so export it again")
+    page = ctypes.c_void_p(page)
     try:
-        textpage = page.get_textpage()
+        textpage = _load_textpage(page)
+        if not textpage:
+            raise UnreadablePdfError(
+                f"the text of page {index + 1} could not be read; the PDF may be damaged, so export it again")
+        textpage = ctypes.c_void_p(textpage)
         try:
-            chars = _PageReader(page, textpage).chars()
+            chars = _PageReader(page, textpage, known).chars()
         finally:
-            textpage.close()
-        return PageText(text_lines(chars), scanned=not chars and _has_image(page.raw))
+            _close_textpage(textpage)
+        return PageText(text_lines(chars), scanned=not chars and _has_image(page))
     finally:
-        page.close()
+        _close_page(page)
+
+
+def _handle(pointer) -> ctypes.c_void_p:
+    return ctypes.c_void_p(ctypes.cast(pointer, ctypes.c_void_p).value)
 
 
 @dataclass(frozen=True, slots=True)
 class _Placement:
-    """What every character of one text object shares: how pdfminer extends it vertically."""
+    """What every character of one text object shares: how pdfminer extends it vertically.
+
+    ``a b c d`` are the object's matrix, ``size`` its font size in text space; pdfminer's box
+    runs from ``descent * size`` to ``(descent + 1) * size`` across the baseline.
+    """
 
     a: float
     b: float
     c: float
     d: float
-    size: float          # the font size, in text space
-    descent: float       # pdfminer's, per unit of font size
-    pdfium_descent: float
+    size: float
+    descent: float         # pdfminer's, per unit of font size
+    pdfium_descent: float  # what pdfium's loose box uses
     upright: bool
+
+    @property
+    def level(self) -> bool:
+        """Not turned: x runs along the baseline (b = c = 0), as in nearly every BOL."""
+        return self.b == 0 and self.c == 0
+
+
+@dataclass
+class _Known:
+    """What a document's pages share, worked out once: each font's descents (pdfminer's and
+    pdfium's, per unit of font size), and each placement by font, size, matrix and rotation."""
+
+    descents: dict[int, tuple[float, float]] = field(default_factory=dict)
+    placements: dict[tuple, tuple[_Placement, float, float]] = field(default_factory=dict)
 
 
 class _PageReader:
-    def __init__(self, page: pypdfium2.PdfPage, textpage: pypdfium2.PdfTextPage) -> None:
-        self.page = ctypes.c_void_p(ctypes.cast(page.raw, ctypes.c_void_p).value)
-        self.text = ctypes.c_void_p(ctypes.cast(textpage.raw, ctypes.c_void_p).value)
+    def __init__(self, page: ctypes.c_void_p, textpage: ctypes.c_void_p, known: _Known) -> None:
+        self.page, self.text, self.known = page, textpage, known
         self.turn = _Turn(page)
-        self.placements: dict[int, _Placement] = {}
         self.box = pdfium_c.FS_RECTF()
-        self.box_ref = ctypes.byref(self.box)
+        self.matrix, self.size = pdfium_c.FS_MATRIX(), ctypes.c_float()
 
     def chars(self) -> list[Char]:
-        """The page's printed characters in content order, pdfium's own additions left out."""
+        """The page's printed characters in content order, pdfium's own additions left out.
+
+        The loop runs once per character, so it binds what it calls and places the common
+        case (a level text object on an unrotated page) inline.
+        """
         chars: list[Char] = []
         last_of_object: dict[int, int] = {}
-        for index in range(_count_chars(self.text)):
-            obj = _text_object(self.text, index)
+        placements: dict[int, tuple[_Placement, float, float]] = {}
+        text, box, box_ref = self.text, self.box, ctypes.byref(self.box)
+        text_object, loose_box, append, generated = _text_object, _loose_box, chars.append, _GENERATED_KINDS
+        left, top = (self.turn.box[0], self.turn.box[3]) if not self.turn.rotation else (0.0, 0.0)
+        count = _count_chars(text)
+        codes = _codes(text, count) or [chr(_unicode(text, i)).translate(_HYPHEN_MARKS) for i in range(count)]
+        current = None
+        for index, char in enumerate(codes):
+            obj = text_object(text, index)
             if not obj:
                 continue  # generated by pdfium: a space or line break between text objects
-            code = _unicode(self.text, index)
-            if code in _GENERATED_KINDS and _is_generated(self.text, index):
+            if char in generated and _is_generated(text, index):
                 continue  # generated too, though pdfium names the text object it follows
-            text = _HYPHEN_MARKS.get(code) or chr(code)
-            chars.append(self._char(index, obj, text))
-            last_of_object[obj] = len(chars) - 1
+            if obj != current:  # a text object's characters come one after another
+                if current is not None:
+                    last_of_object[current] = len(chars) - 1
+                current = obj
+                if obj not in placements:
+                    placements[obj] = self._placement(index, obj)
+                place, shift, extent = placements[obj]
+                upright = place.upright
+            loose_box(text, index, box_ref)
+            if extent:
+                # The loose box's sides are pdfminer's; its bottom is the baseline plus
+                # pdfium's descent, and pdfminer's extent follows from the baseline.
+                low = box.bottom + shift
+                high = low + extent
+                if high < low:
+                    low, high = high, low
+                append((char, box.left - left, box.right - left, top - high, top - low, upright))
+            else:
+                append(self._turned_char(index, char, place))
+        if current is not None:
+            last_of_object[current] = len(chars) - 1
         self._restore_lost_spaces(chars, last_of_object)
         return chars
 
-    def _char(self, index: int, obj: int, text: str) -> Char:
-        place = self.placements.get(obj) or self._placement(index, obj)
-        _loose_box(self.text, index, self.box_ref)
+    def _placement(self, index: int, obj: int) -> tuple[_Placement, float, float]:
+        """The object's placement, with the inline case's shift and extent (0 if not inline)."""
+        _char_matrix(self.text, index, ctypes.byref(self.matrix))
+        return self._placement_with(ctypes.c_void_p(obj), self.matrix)
+
+    def _placement_with(self, obj: ctypes.c_void_p, matrix) -> tuple[_Placement, float, float]:
+        _object_font_size(obj, ctypes.byref(self.size))
+        font = _object_font(obj)
+        key = (font, self.size.value, matrix.a, matrix.b, matrix.c, matrix.d, self.turn.rotation)
+        found = self.known.placements.get(key)
+        if found is None:
+            found = self.known.placements[key] = self._new_placement(font, *key[1:6])
+        return found
+
+    def _new_placement(self, font: int, size: float, a: float, b: float, c: float, d: float
+                       ) -> tuple[_Placement, float, float]:
+        if font not in self.known.descents:
+            self.known.descents[font] = _descents(ctypes.c_void_p(font))
+        descent, pdfium_descent = self.known.descents[font]
+        # pdfminer's test, on the matrix as it sees it: turned with the page.
+        ta, tb, tc, td = self.turn.matrix(a, b, c, d)
+        place = _Placement(a, b, c, d, size, descent, pdfium_descent, upright=ta * td > 0 and tb * tc <= 0)
+        if place.level and not self.turn.rotation and d:
+            return place, d * size * (descent - pdfium_descent), d * size
+        return place, 0.0, 0.0
+
+    def _turned_char(self, index: int, char: str, place: _Placement) -> Char:
+        """A character of a turned text object, or on a rotated page (rare: the slow way)."""
         box = self.box
-        if place.b == 0 and place.c == 0:
-            # Upright (or mirrored): the loose box's sides are pdfminer's; its bottom is the
-            # baseline plus pdfium's descent, from which pdfminer's extent follows.
-            base = box.bottom - place.d * place.size * place.pdfium_descent
-            low = base + place.d * place.size * place.descent
+        if place.level:
+            low = box.bottom + place.d * place.size * (place.descent - place.pdfium_descent)
             x0, y0, x1, y1 = box.left, low, box.right, low + place.d * place.size
         elif place.a == 0 and place.d == 0:
             x, _ = self._origin(index)
@@ -160,25 +246,18 @@ class _PageReader:
             x0, y0, x1, y1 = low, box.bottom, low + place.c * place.size, box.top
         else:
             x0, y0, x1, y1 = box.left, box.bottom, box.right, box.top
-        return self.turn.char(text, x0, y0, x1, y1, place.upright)
+        return self.turn.char(char, x0, y0, x1, y1, place.upright)
 
     def _origin(self, index: int) -> tuple[float, float]:
         x, y = ctypes.c_double(), ctypes.c_double()
         _origin(self.text, index, ctypes.byref(x), ctypes.byref(y))
         return x.value, y.value
 
-    def _placement(self, index: int, obj: int) -> _Placement:
-        matrix = pdfium_c.FS_MATRIX()
-        _char_matrix(self.text, index, ctypes.byref(matrix))
-        placement = _placement_of(ctypes.c_void_p(obj), matrix, self.turn)
-        self.placements[obj] = placement
-        return placement
-
     def _restore_lost_spaces(self, chars: list[Char], last_of_object: dict[int, int]) -> None:
         """Put back whitespace text objects pdfium left out, after the object printed before them."""
         inserts: list[tuple[int, Char]] = []
         position = -1
-        for obj in _text_objects(self.page):
+        for obj in _text_objects(self.page, last_of_object):
             if obj in last_of_object:
                 position = last_of_object[obj]
                 continue
@@ -201,23 +280,24 @@ class _PageReader:
             return None
         matrix = pdfium_c.FS_MATRIX()
         _object_matrix(handle, ctypes.byref(matrix))
-        place = _placement_of(handle, matrix, self.turn)
+        place, _, _ = self._placement_with(handle, matrix)
         x, y = matrix.e, matrix.f  # the object's origin: where its baseline starts
-        if place.b == 0 and place.c == 0:
+        if place.level:
             low = y + place.d * place.size * place.descent
             return self.turn.char(" ", x, low, x, low + place.d * place.size, place.upright)
         low = x + place.c * place.size * place.descent
         return self.turn.char(" ", low, y, low + place.c * place.size, y, place.upright)
 
 
-def _placement_of(obj: ctypes.c_void_p, matrix, turn: _Turn) -> _Placement:
-    size = ctypes.c_float()
-    _object_font_size(obj, ctypes.byref(size))
-    font = ctypes.c_void_p(_object_font(obj))
-    descent, pdfium_descent = _descents(font)
-    a, b, c, d = turn.matrix(matrix.a, matrix.b, matrix.c, matrix.d)
-    return _Placement(matrix.a, matrix.b, matrix.c, matrix.d, size.value, descent, pdfium_descent,
-                      upright=a * d > 0 and b * c <= 0)
+def _codes(text: ctypes.c_void_p, count: int) -> str | None:
+    """The page's characters in one call, or None when they do not line up one to one with
+    pdfium's character indices (a character outside the BMP takes two UTF-16 units)."""
+    buffer = ctypes.create_string_buffer((count + 1) * 2)
+    written = _page_text(text, 0, count, buffer)
+    codes = buffer.raw[: max(written - 1, 0) * 2].decode("utf-16-le", errors="surrogatepass")
+    if len(codes) != count or _SURROGATE.search(codes):
+        return None
+    return codes.translate(_HYPHEN_MARKS)
 
 
 def _descents(font: ctypes.c_void_p) -> tuple[float, float]:
@@ -238,9 +318,13 @@ def _descents(font: ctypes.c_void_p) -> tuple[float, float]:
 class _Turn:
     """pdfminer's view of a rotated page: the page's /Rotate applied to every coordinate."""
 
-    def __init__(self, page: pypdfium2.PdfPage) -> None:
-        self.rotation = page.get_rotation()
-        left, bottom, right, top = page.get_mediabox()
+    def __init__(self, page: ctypes.c_void_p) -> None:
+        self.rotation = _page_rotation(page) % 4 * 90
+        sides = [ctypes.c_float() for _ in range(4)]
+        if not _media_box(page, *map(ctypes.byref, sides)):
+            sides = [ctypes.c_float(0), ctypes.c_float(0), ctypes.c_float(_page_width(page)),
+                     ctypes.c_float(_page_height(page))]
+        left, bottom, right, top = (side.value for side in sides)
         self.box = (left, bottom, right, top)
         self.height = (right - left) if self.rotation in (90, 270) else (top - bottom)
 
@@ -269,24 +353,36 @@ class _Turn:
         return Char(text, x0, x1, self.height - y1, self.height - y0, upright)
 
 
-def _text_objects(page: ctypes.c_void_p) -> Iterator[int]:
-    """The page's text objects in content order, those inside forms included."""
-    yield from _objects_of_kind(page, _page_object_count, _page_object, pdfium_c.FPDF_PAGEOBJ_TEXT)
-
-
-def _objects_of_kind(parent, count, get, kind: int) -> Iterator[int]:
-    for index in range(count(parent)):
-        obj = get(parent, index)
-        if not obj:
-            continue
-        found = _object_type(ctypes.c_void_p(obj))
-        if found == kind:
+def _text_objects(page: ctypes.c_void_p, known: dict[int, int]) -> Iterator[int]:
+    """The page's text objects in content order, those inside forms included. Objects in
+    ``known`` (most of them) are taken for text without asking pdfium their kind."""
+    for obj in _page_objects(page):
+        if obj in known:
             yield obj
-        elif found == pdfium_c.FPDF_PAGEOBJ_FORM:
-            yield from _objects_of_kind(ctypes.c_void_p(obj), _form_object_count, _form_object, kind)
+        else:
+            yield from _objects_of_kind(obj, pdfium_c.FPDF_PAGEOBJ_TEXT)
 
 
-def _has_image(page) -> bool:
-    handle = ctypes.c_void_p(ctypes.cast(page, ctypes.c_void_p).value)
-    return next(_objects_of_kind(handle, _page_object_count, _page_object, pdfium_c.FPDF_PAGEOBJ_IMAGE),
-                None) is not None
+def _has_image(page: ctypes.c_void_p) -> bool:
+    return any(True for obj in _page_objects(page)
+               for _ in _objects_of_kind(obj, pdfium_c.FPDF_PAGEOBJ_IMAGE))
+
+
+def _page_objects(page: ctypes.c_void_p) -> Iterator[int]:
+    for index in range(_page_object_count(page)):
+        obj = _page_object(page, index)
+        if obj:
+            yield obj
+
+
+def _objects_of_kind(obj: int, kind: int) -> Iterator[int]:
+    """``obj`` if it is of ``kind``; if it is a form, those of its objects that are."""
+    handle = ctypes.c_void_p(obj)
+    found = _object_type(handle)
+    if found == kind:
+        yield obj
+    elif found == pdfium_c.FPDF_PAGEOBJ_FORM:
+        for index in range(_form_object_count(handle)):
+            child = _form_object(handle, index)
+            if child:
+                yield from _objects_of_kind(child, kind)

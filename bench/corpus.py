@@ -1,0 +1,71 @@
+"""The producers' corpus (tests/corpus/): each engine's time and exact count, per producer.
+
+    .venv/bin/python -m bench.corpus
+
+For each producer, every engine reads all of that producer's PDFs (``extract_pdf``, the
+whole parse) in each of 5 rounds, the engines taking turns within a round so that a busy
+moment of the machine falls on all of them; the figure is the median of the rounds' totals.
+Exact: the CSV equals the expected one. Exits 1 unless every engine is exact on every PDF
+and, on every producer, pdfium takes at most 0.1 × pdfplumber's time.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from bolservice.bol import ENGINES, extract_pdf, extraction_records, write_bol_csv
+from tests.corpus import corpus_cases, producer_of
+
+ROUNDS = 5
+TARGET_SHARE = 0.10
+
+
+def exact(pdf: Path, expected: Path, engine: str) -> bool:
+    return write_bol_csv(extraction_records(extract_pdf(pdf, engine=engine))) == expected.read_bytes().decode("utf-8")
+
+
+def median_totals(pdfs: list[Path], engines: tuple[str, ...]) -> dict[str, float]:
+    totals: dict[str, list[float]] = {engine: [] for engine in engines}
+    for _ in range(ROUNDS):
+        for engine in engines:
+            start = time.perf_counter()
+            for pdf in pdfs:
+                extract_pdf(pdf, engine=engine)
+            totals[engine].append(time.perf_counter() - start)
+    return {engine: statistics.median(runs) for engine, runs in totals.items()}
+
+
+def main() -> int:
+    by_producer: dict[str, list[tuple[Path, Path]]] = defaultdict(list)
+    for name, pdf, expected in corpus_cases():
+        by_producer[producer_of(name)].append((pdf, expected))
+    engines = ("pdfplumber", "pdfium", "auto")
+    assert set(engines) == set(ENGINES)
+    print("| producer | PDFs | pages | " + " | ".join(f"{e} time | {e} exact" for e in engines)
+          + " | pdfium ÷ pdfplumber |")
+    print("|---|---:|---:|" + "---:|---:|" * len(engines) + "---:|")
+    missed = []
+    for producer, cases in sorted(by_producer.items()):
+        pdfs = [pdf for pdf, _ in cases]
+        pages = sum(extract_pdf(pdf, engine="pdfium").pages for pdf in pdfs)
+        cells, seconds = [], median_totals(pdfs, engines)
+        for engine in engines:
+            right = sum(exact(pdf, expected, engine) for pdf, expected in cases)
+            cells += [f"{seconds[engine] * 1000:.0f} ms", f"{right}/{len(cases)}"]
+            if right != len(cases):
+                missed.append(f"{producer}: {engine} exact on {right} of {len(cases)}")
+        share = seconds["pdfium"] / seconds["pdfplumber"]
+        if share > TARGET_SHARE:
+            missed.append(f"{producer}: pdfium at {share:.3f} × pdfplumber, over {TARGET_SHARE} ×")
+        print(f"| {producer} | {len(cases)} | {pages} | " + " | ".join(cells) + f" | {share:.3f} × |")
+    for line in missed:
+        print(f"MISSED: {line}", file=sys.stderr)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
