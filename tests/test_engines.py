@@ -1,11 +1,12 @@
-"""The text engines agree: pdfium, pdfplumber and auto give identical parse results."""
+"""The text engines agree: pdfium reads pdfplumber's lines, and the three engines give
+identical parse results; scans are named; auto keeps no doubtful reading."""
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bolservice.bol import BolInputError, extract_pdf
+from bolservice.bol import BolInputError, extract_pdf, pdfium_pages, read_pdf_pages
 from bolservice.bol.errors import TooManyPagesError
 from tests.bolpdf import BolInvoice, Item, build_bol, header_lines, invoice_pages, item_line, render, text_line
 from tests.hostile import blank_pages_pdf
@@ -58,6 +59,13 @@ CORPUS = {
 }
 
 
+def lines_or_error(data: bytes, reader):
+    try:
+        return list(reader(data))
+    except BolInputError as error:
+        return type(error)
+
+
 def outcome(data: bytes, engine: str, max_pages: int | None = None):
     try:
         return extract_pdf(data, engine=engine, max_pages=max_pages)
@@ -71,6 +79,7 @@ def test_engines_agree_on_the_corpus(name):
     reference = outcome(data, "pdfplumber")
     assert outcome(data, "pdfium") == reference
     assert outcome(data, "auto") == reference
+    assert lines_or_error(data, pdfium_pages) == lines_or_error(data, read_pdf_pages)
 
 
 def test_engines_refuse_a_pdf_over_the_page_limit_alike():
@@ -83,6 +92,7 @@ def test_engines_refuse_a_pdf_over_the_page_limit_alike():
 @given(invoices())
 def test_engines_agree_on_generated_bols(generated):
     data = build_bol(generated)
+    assert list(pdfium_pages(data)) == list(read_pdf_pages(data))
     reference = extract_pdf(data, engine="pdfplumber")
     assert extract_pdf(data, engine="pdfium") == reference
     assert extract_pdf(data, engine="auto") == reference
@@ -102,3 +112,89 @@ def test_the_pdf_job_reads_with_the_engine_it_is_given(tmp_path):
     assert outputs["auto"] == outputs["pdfium"] == outputs["pdfplumber"]
     with pytest.raises(ValueError):
         pdf_job(str(path), 100, "fast")
+
+
+def scan_page(canvas) -> None:
+    """A page that is only a picture of a BOL, as a scanner makes it."""
+    from PIL import Image, ImageDraw
+    from reportlab.lib.utils import ImageReader
+
+    picture = Image.new("L", (850, 1100), 255)
+    ImageDraw.Draw(picture).text((60, 80), "BILL OF LADING A100001", fill=0)
+    canvas.drawImage(ImageReader(picture), 0, 0, width=612, height=792)
+    canvas.showPage()
+
+
+def with_scans(text_pages: list, scanned: set[int]) -> bytes:
+    """A PDF whose pages listed in ``scanned`` (1-based) are scans; the others are text."""
+    import io
+
+    from reportlab.pdfgen import canvas as pdfcanvas
+
+    from tests.bolpdf import FONT, LEADING, SIZE, TOP
+
+    buffer = io.BytesIO()
+    pdf = pdfcanvas.Canvas(buffer)
+    pages = iter(text_pages)
+    for number in range(1, len(text_pages) + len(scanned) + 1):
+        if number in scanned:
+            scan_page(pdf)
+            continue
+        pdf.setFont(FONT, SIZE)
+        for offset, line in enumerate(next(pages)):
+            for x, text, _ in line:
+                pdf.drawString(x, TOP - offset * LEADING, text)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("engine", ["auto", "pdfium", "pdfplumber"])
+def test_a_pdf_of_scans_is_named_as_such(engine):
+    from bolservice.bol import NoInvoiceError
+
+    with pytest.raises(NoInvoiceError, match=r"^page 1 has no text: it looks like a scan; export the BOL"):
+        extract_pdf(with_scans([], {1}), engine=engine)
+    with pytest.raises(NoInvoiceError, match=r"^pages 1, 2, 3 have no text: they look like scans"):
+        extract_pdf(with_scans([], {1, 2, 3}), engine=engine)
+
+
+@pytest.mark.parametrize("engine", ["auto", "pdfium", "pdfplumber"])
+def test_a_scan_among_text_pages_is_reported_by_number(engine):
+    text = invoice_pages(BolInvoice("A1", items(3)))
+    extraction = extract_pdf(with_scans(text, {2}), engine=engine)
+    assert [len(invoice.rows) for invoice in extraction.invoices] == [3]
+    scans = [w for w in extraction.warnings if w.code == "scanned_page"]
+    assert [(w.page, w.message) for w in scans] == [
+        (2, "the page has no text: it looks like a scan; export the BOL from the system that made it")]
+    assert "page_without_invoice" not in {w.code for w in extraction.warnings}
+
+
+def test_a_blank_page_is_not_called_a_scan():
+    extraction = extract_pdf(with_scans(invoice_pages(BolInvoice("A1", items(2))) + [[]], set()))
+    assert [w.code for w in extraction.warnings] == ["page_without_invoice"]
+
+
+def test_auto_rereads_an_invoice_whose_only_warning_is_invoice_level(monkeypatch):
+    """A misreading that doubles characters (`TOTATALCARTONS`) turns the totals line into a
+    row; the only warning left is the invoice-level "no totals line".
+
+    auto must re-read that invoice with pdfplumber and serve its reading, not the wrong one.
+    """
+    from bolservice.bol import extract
+    from bolservice.bol.pdffile import PageText
+
+    data = build_bol([BolInvoice("A1", items(3), rows_per_page=2), BolInvoice("B2", items(2, "RS"))])
+    pdfium = extract.READERS["pdfium"]
+
+    def misreading(source, **options):
+        for page in pdfium(source, **options):
+            ours = "BILL OF LADING A1" in page.lines
+            yield PageText([line.replace("TOTAL CARTONS", "TOTATALCARTONS") if ours else line
+                            for line in page.lines], page.scanned)
+
+    monkeypatch.setitem(extract.READERS, "pdfium", misreading)
+    wrong = extract_pdf(data, engine="pdfium")
+    assert [w.code for w in wrong.warnings] == ["computed_totals"]  # invoice-level only
+    assert len(wrong.rows) == 6  # the totals line became a row
+    assert extract_pdf(data, engine="auto") == extract_pdf(data, engine="pdfplumber")
