@@ -31,11 +31,13 @@ test-scaleout: $(VENV)/.installed-test
 	command -v nginx >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nginx-light; }
 	$(BIN)/pytest -q -m scaleout tests/test_scaleout.py
 
-# Engine and service benchmarks; results and how to read them are in docs/BENCHMARKS.md.
-# The service benchmark starts its own 2-worker server and fails if a target is missed.
+# Engine, corpus and service benchmarks; results and how to read them are in docs/BENCHMARKS.md.
+# The corpus and service benchmarks fail if a target is missed; the service benchmark
+# starts its own 2-worker server.
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.parse_memory
 	$(BIN)/python -m bench.engines
+	$(BIN)/python -m bench.corpus
 	$(BIN)/python -m bench.service
 
 # A long schemathesis run against a fresh server: no generated request may get a 5xx.
