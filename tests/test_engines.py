@@ -198,3 +198,23 @@ def test_auto_rereads_an_invoice_whose_only_warning_is_invoice_level(monkeypatch
     assert [w.code for w in wrong.warnings] == ["computed_totals"]  # invoice-level only
     assert len(wrong.rows) == 6  # the totals line became a row
     assert extract_pdf(data, engine="auto") == extract_pdf(data, engine="pdfplumber")
+
+
+def test_auto_rereads_a_page_the_pdfium_reader_doubts(monkeypatch):
+    """A page pdfium cannot vouch for (overprinted text, odd fonts) is read again with pdfplumber."""
+    from bolservice.bol import extract
+    from bolservice.bol.pdffile import PageText
+
+    data = build_bol([BolInvoice("A1", items(4), rows_per_page=2)])
+    pdfium = extract.READERS["pdfium"]
+
+    def doubting(source, **options):
+        for number, page in enumerate(pdfium(source, **options), 1):
+            # A reading that differs without any warning: a style misread on page 2.
+            lines = [line.replace("ST0003", "ST0008") for line in page.lines] if number == 2 else page.lines
+            yield PageText(lines, page.scanned, doubtful=number == 2)
+
+    monkeypatch.setitem(extract.READERS, "pdfium", doubting)
+    assert extract_pdf(data, engine="pdfium").warnings == []
+    assert extract_pdf(data, engine="pdfium") != extract_pdf(data, engine="pdfplumber")
+    assert extract_pdf(data, engine="auto") == extract_pdf(data, engine="pdfplumber")

@@ -3,8 +3,9 @@
 ``pdfplumber`` is the reference reading; ``pdfium`` reads the same lines about ten times
 faster; ``auto`` reads with pdfium and keeps no doubtful reading: every invoice that has
 any warning at all, page-level or invoice-level, has all its pages re-read with pdfplumber,
-and so has every page that belongs to no invoice. If pdfium finds no invoice at all,
-pdfplumber reads the whole file.
+and so has every page that belongs to no invoice and every page the pdfium reader itself
+doubts (it holds something that reader cannot vouch to read as pdfplumber does). If pdfium
+finds no invoice at all, pdfplumber reads the whole file.
 """
 
 from __future__ import annotations
@@ -31,13 +32,15 @@ def extract_pdf(source: PdfSource, *, max_pages: int | None = None, engine: str 
         raise ValueError(f"unknown PDF engine {engine!r}; use one of {', '.join(ENGINES)}")
     if engine != "auto":
         return assemble(_parsed(READERS[engine](source, max_pages=max_pages)))
-    pages = list(_parsed(READERS["pdfium"](_rereadable(source), max_pages=max_pages)))
+    readings = list(READERS["pdfium"](_rereadable(source), max_pages=max_pages))
+    pages = list(_parsed(readings))
     try:
         first = assemble(pages)
     except NoInvoiceError:
         doubtful = {page.number for page in pages}
     else:
         doubtful = _doubtful_pages(first, pages)
+    doubtful |= {number for number, reading in enumerate(readings, 1) if reading.doubtful}
     if not doubtful:
         return first
     rereads = {page.number: page for page in _parsed(READERS["pdfplumber"](source, max_pages=max_pages))

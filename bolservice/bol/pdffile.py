@@ -19,10 +19,13 @@ _MAGIC_WINDOW = 1024
 
 
 class PageText(NamedTuple):
-    """One page as a reader finds it: its text lines, and whether it is an image without text."""
+    """One page as a reader finds it: its text lines; whether it is an image without text;
+    and whether the reader doubts that its lines are the reference reading's (pdfplumber's),
+    so that ``auto`` reads the page again with pdfplumber."""
 
     lines: list[str]
     scanned: bool = False
+    doubtful: bool = False
 
 
 def check_page_count(count: int | None, max_pages: int | None) -> None:

@@ -71,7 +71,29 @@ _form_object_count = _bind("FPDFFormObj_CountObjects", ctypes.c_int)
 _form_object = _bind("FPDFFormObj_GetObject", ctypes.c_void_p)
 _font_descent = _bind("FPDFFont_GetDescent", ctypes.c_int)
 _font_base_name = _bind("FPDFFont_GetBaseFontName", ctypes.c_size_t)
+_font_ascent = _bind("FPDFFont_GetAscent", ctypes.c_int)
+_font_italic_angle = _bind("FPDFFont_GetItalicAngle", ctypes.c_int)
+_font_flags = _bind("FPDFFont_GetFlags", ctypes.c_int)
+_tight_box = _bind("FPDFText_GetCharBox", ctypes.c_int)
+_glyph_width = _bind("FPDFFont_GetGlyphWidth", ctypes.c_int)
+_object_mark_count = _bind("FPDFPageObj_CountMarks", ctypes.c_int)
+_object_mark = _bind("FPDFPageObj_GetMark", ctypes.c_void_p)
+_mark_value_type = _bind("FPDFPageObjMark_GetParamValueType", ctypes.c_int)
 
+_ITALIC_FLAG = 1 << 6  # the font descriptor's /Flags bit 7
+# Standard symbol fonts: pdfium reads their built-in encodings (Greek, dingbats), pdfminer
+# reads the codes as Latin letters.
+_SYMBOL_FONTS = frozenset({b"Symbol", b"ZapfDingbats"})
+# Two loose-box heights closer than this are the same (pdfium works in 32-bit floats).
+_EPSILON = 1e-3
+# Characters that pdfium and pdfminer map differently, or that no reader can place alike:
+# control characters (pdfminer writes an unmapped code as "(cid:N)"), C1 and the soft
+# hyphen, pdfium's hyphenation marks and replacement characters, private use, combining
+# marks (drawn left of their origin), bullets and dingbats (pdfium's guesses for glyphs
+# without a known name). The generated line break \r\n is pdfium's own and fine.
+_DOUBTFUL_TEXT = re.compile(
+    "[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff"
+    "\u20d0-\u20ff\u2022\u2700-\u27bf\ue000-\uf8ff\ufe20-\ufe2f\ufffd-\uffff]")
 # pdfium leaves text objects narrower than this out of its text layer.
 _DROPPED_WIDTH = 0.01
 # What pdfium generates: spaces and line breaks. Only these need the extra call to ask.
@@ -112,10 +134,11 @@ def _read_page(document: pypdfium2.PdfDocument, index: int, known: _Known) -> Pa
                 f"the text of page {index + 1} could not be read; the PDF may be damaged, so export it again")
         textpage = ctypes.c_void_p(textpage)
         try:
-            chars = _PageReader(page, textpage, known).chars()
+            reader = _PageReader(page, textpage, known)
+            chars = reader.chars()
         finally:
             _close_textpage(textpage)
-        return PageText(text_lines(chars), scanned=not chars and _has_image(page))
+        return PageText(text_lines(chars), scanned=not chars and _has_image(page), doubtful=reader.doubtful)
     finally:
         _close_page(page)
 
@@ -125,11 +148,26 @@ def _handle(pointer) -> ctypes.c_void_p:
 
 
 @dataclass(frozen=True, slots=True)
-class _Placement:
-    """What every character of one text object shares: how pdfminer extends it vertically.
+class _Font:
+    """A font's vertical metrics, per unit of font size."""
 
-    ``a b c d`` are the object's matrix, ``size`` its font size in text space; pdfminer's box
-    runs from ``descent * size`` to ``(descent + 1) * size`` across the baseline.
+    descent: float         # pdfminer's
+    pdfium_descent: float  # pdfium's, as its loose boxes use them
+    pdfium_ascent: float
+    italic: bool           # its glyphs may reach past their advance, which loose boxes include
+    doubtful: bool         # pdfminer maps its codes otherwise (Symbol, ZapfDingbats)
+
+
+@dataclass(frozen=True, slots=True)
+class _Placement:
+    """What every character of one text object shares.
+
+    ``a b c d`` are the object's matrix and ``size`` its font size in text space; pdfminer's
+    box runs from ``descent × size`` to ``(descent + 1) × size`` across the baseline.
+    ``inline`` says the reading loop may place the characters itself: level text on an
+    unrotated page, in a font with usable metrics. Its box edge (the bottom, or the top when
+    the text is flipped) plus ``shift`` is pdfminer's bottom, ``scale`` its signed height,
+    and ``span`` the height of a loose box that no glyph's ink has widened.
     """
 
     a: float
@@ -137,9 +175,13 @@ class _Placement:
     c: float
     d: float
     size: float
-    descent: float         # pdfminer's, per unit of font size
-    pdfium_descent: float  # what pdfium's loose box uses
+    font: _Font
     upright: bool
+    inline: bool
+    from_top: bool
+    shift: float
+    scale: float
+    span: float
 
     @property
     def level(self) -> bool:
@@ -149,11 +191,11 @@ class _Placement:
 
 @dataclass
 class _Known:
-    """What a document's pages share, worked out once: each font's descents (pdfminer's and
-    pdfium's, per unit of font size), and each placement by font, size, matrix and rotation."""
+    """What a document's pages share, worked out once: fonts, and placements by font, size,
+    matrix and page rotation."""
 
-    descents: dict[int, tuple[float, float]] = field(default_factory=dict)
-    placements: dict[tuple, tuple[_Placement, float, float]] = field(default_factory=dict)
+    fonts: dict[int, _Font] = field(default_factory=dict)
+    placements: dict[tuple, _Placement] = field(default_factory=dict)
 
 
 class _PageReader:
@@ -162,23 +204,27 @@ class _PageReader:
         self.turn = _Turn(page)
         self.box = pdfium_c.FS_RECTF()
         self.matrix, self.size = pdfium_c.FS_MATRIX(), ctypes.c_float()
+        # Set when the page holds something this reader cannot vouch to read as pdfminer does.
+        self.doubtful = False
 
     def chars(self) -> list[Char]:
         """The page's printed characters in content order, pdfium's own additions left out.
 
         The loop runs once per character, so it binds what it calls and places the common
-        case (a level text object on an unrotated page) inline.
+        case inline: a level text object on an unrotated page, its loose box not widened by
+        its glyph's ink (its height is the font's span).
         """
         chars: list[Char] = []
         last_of_object: dict[int, int] = {}
-        placements: dict[int, tuple[_Placement, float, float]] = {}
+        placements: dict[int, _Placement] = {}
         text, box, box_ref = self.text, self.box, ctypes.byref(self.box)
         text_object, loose_box, append, generated = _text_object, _loose_box, chars.append, _GENERATED_KINDS
-        left, top = (self.turn.box[0], self.turn.box[3]) if not self.turn.rotation else (0.0, 0.0)
+        left, top = self.turn.box[0], self.turn.box[3]
         count = _count_chars(text)
-        codes = _codes(text, count) or [chr(_unicode(text, i)).translate(_HYPHEN_MARKS) for i in range(count)]
+        codes = _codes(text, count) or "".join(chr(_unicode(text, i)) for i in range(count))
+        self.doubtful = _DOUBTFUL_TEXT.search(codes) is not None
         current = None
-        for index, char in enumerate(codes):
+        for index, char in enumerate(codes.translate(_HYPHEN_MARKS)):
             obj = text_object(text, index)
             if not obj:
                 continue  # generated by pdfium: a space or line break between text objects
@@ -190,63 +236,93 @@ class _PageReader:
                 current = obj
                 if obj not in placements:
                     placements[obj] = self._placement(index, obj)
-                place, shift, extent = placements[obj]
-                upright = place.upright
+                place = placements[obj]
+                inline, from_top, shift, scale, span, upright = (
+                    place.inline, place.from_top, place.shift, place.scale, place.span, place.upright)
             loose_box(text, index, box_ref)
-            if extent:
-                # The loose box's sides are pdfminer's; its bottom is the baseline plus
-                # pdfium's descent, and pdfminer's extent follows from the baseline.
-                low = box.bottom + shift
-                high = low + extent
+            if inline and -_EPSILON < box.top - box.bottom - span < _EPSILON:
+                low = (box.top if from_top else box.bottom) + shift
+                high = low + scale
                 if high < low:
                     low, high = high, low
                 append((char, box.left - left, box.right - left, top - high, top - low, upright))
             else:
-                append(self._turned_char(index, char, place))
+                append(self._exact_char(index, char, place, obj))
         if current is not None:
             last_of_object[current] = len(chars) - 1
         self._restore_lost_spaces(chars, last_of_object)
         return chars
 
-    def _placement(self, index: int, obj: int) -> tuple[_Placement, float, float]:
-        """The object's placement, with the inline case's shift and extent (0 if not inline)."""
+    def _placement(self, index: int, obj: int) -> _Placement:
         _char_matrix(self.text, index, ctypes.byref(self.matrix))
         return self._placement_with(ctypes.c_void_p(obj), self.matrix)
 
-    def _placement_with(self, obj: ctypes.c_void_p, matrix) -> tuple[_Placement, float, float]:
+    def _placement_with(self, obj: ctypes.c_void_p, matrix) -> _Placement:
         _object_font_size(obj, ctypes.byref(self.size))
         font = _object_font(obj)
         key = (font, self.size.value, matrix.a, matrix.b, matrix.c, matrix.d, self.turn.rotation)
         found = self.known.placements.get(key)
         if found is None:
             found = self.known.placements[key] = self._new_placement(font, *key[1:6])
+        if found.font.doubtful:
+            self.doubtful = True
         return found
 
-    def _new_placement(self, font: int, size: float, a: float, b: float, c: float, d: float
-                       ) -> tuple[_Placement, float, float]:
-        if font not in self.known.descents:
-            self.known.descents[font] = _descents(ctypes.c_void_p(font))
-        descent, pdfium_descent = self.known.descents[font]
+    def _new_placement(self, font: int, size: float, a: float, b: float, c: float, d: float) -> _Placement:
+        if font not in self.known.fonts:
+            self.known.fonts[font] = _font_of(ctypes.c_void_p(font))
+        metrics = self.known.fonts[font]
         # pdfminer's test, on the matrix as it sees it: turned with the page.
         ta, tb, tc, td = self.turn.matrix(a, b, c, d)
-        place = _Placement(a, b, c, d, size, descent, pdfium_descent, upright=ta * td > 0 and tb * tc <= 0)
-        if place.level and not self.turn.rotation and d:
-            return place, d * size * (descent - pdfium_descent), d * size
-        return place, 0.0, 0.0
+        scale = d * size
+        spread = metrics.pdfium_ascent - metrics.pdfium_descent
+        inline = (b == 0 and c == 0 and not self.turn.rotation and scale != 0 and spread > 0
+                  and not metrics.italic)
+        return _Placement(a, b, c, d, size, metrics, upright=ta * td > 0 and tb * tc <= 0,
+                          inline=inline, from_top=scale < 0,
+                          shift=scale * (metrics.descent - metrics.pdfium_descent),
+                          scale=scale, span=abs(scale) * spread)
 
-    def _turned_char(self, index: int, char: str, place: _Placement) -> Char:
-        """A character of a turned text object, or on a rotated page (rare: the slow way)."""
+    def _exact_char(self, index: int, char: str, place: _Placement, obj: int) -> Char:
+        """A character the inline case does not cover (rare: the slow way).
+
+        The baseline and the origin come from pdfium itself, and the advance's end from the
+        loose box, or from the font's width of the glyph when the glyph's ink reaches the
+        loose box's far side. Text turned other than by quarter turns makes the page doubtful.
+        """
         box = self.box
-        if place.level:
-            low = box.bottom + place.d * place.size * (place.descent - place.pdfium_descent)
-            x0, y0, x1, y1 = box.left, low, box.right, low + place.d * place.size
-        elif place.a == 0 and place.d == 0:
-            x, _ = self._origin(index)
-            low = x + place.c * place.size * place.descent
-            x0, y0, x1, y1 = low, box.bottom, low + place.c * place.size, box.top
-        else:
-            x0, y0, x1, y1 = box.left, box.bottom, box.right, box.top
-        return self.turn.char(char, x0, y0, x1, y1, place.upright)
+        font = place.font
+        x, y = self._origin(index)
+        if place.level and place.d * place.size:
+            low = y + place.d * place.size * font.descent
+            forwards = place.a > 0
+            end = self._advance_end(index, char, place, obj, x, forwards)
+            x0, x1 = (x, end) if forwards else (end, x)
+            return self.turn.char(char, x0, low, x1, low + place.d * place.size, place.upright)
+        if place.a == 0 and place.d == 0 and place.c * place.size:
+            low = x + place.c * place.size * font.descent
+            return self.turn.char(char, low, box.bottom, low + place.c * place.size, box.top, place.upright)
+        self.doubtful = True
+        return self.turn.char(char, box.left, box.bottom, box.right, box.top, place.upright)
+
+    def _advance_end(self, index: int, char: str, place: _Placement, obj: int, x: float, forwards: bool
+                     ) -> float:
+        """Where a level character's advance ends along the baseline."""
+        box = self.box
+        far = box.right if forwards else box.left
+        if place.font.pdfium_ascent != place.font.pdfium_descent:  # else the loose box is the ink
+            sides = [ctypes.c_double() for _ in range(4)]
+            _tight_box(self.text, index, *map(ctypes.byref, sides))
+            ink = sides[1].value if forwards else sides[0].value
+            if (ink < far - _EPSILON) if forwards else (ink > far + _EPSILON):
+                return far  # the ink stops short: the far side is the advance's
+        width = ctypes.c_float()
+        font = ctypes.c_void_p(_object_font(ctypes.c_void_p(obj)))
+        if len(char) != 1 or not _glyph_width(font, ctypes.c_uint32(ord(char)), ctypes.c_float(place.size),
+                                               ctypes.byref(width)) or width.value <= 0:
+            self.doubtful = True
+            return far
+        return x + place.a * width.value
 
     def _origin(self, index: int) -> tuple[float, float]:
         x, y = ctypes.c_double(), ctypes.c_double()
@@ -260,6 +336,8 @@ class _PageReader:
         for obj in _text_objects(self.page, last_of_object):
             if obj in last_of_object:
                 position = last_of_object[obj]
+                if not self.doubtful and _has_actual_text(obj):
+                    self.doubtful = True  # pdfium reads the /ActualText, pdfminer the glyphs
                 continue
             space = self._lost_space(obj)
             if space is not None:
@@ -271,21 +349,24 @@ class _PageReader:
         """A space where pdfium dropped a text object for having (next to) no width.
 
         Its text cannot be asked of pdfium once dropped; a glyph of no width is taken for a
-        space, as pdfminer reads the space glyphs that browsers print this way.
+        space, as pdfminer reads the space glyphs that browsers print this way. Any other
+        dropped object (a copy printed over itself for bold, text of size 0) makes the page
+        doubtful: pdfminer reads its characters.
         """
         handle = ctypes.c_void_p(obj)
         left, bottom, right, top = (ctypes.c_float() for _ in range(4))
         _object_bounds(handle, *map(ctypes.byref, (left, bottom, right, top)))
-        if min(right.value - left.value, top.value - bottom.value) >= _DROPPED_WIDTH:
-            return None
         matrix = pdfium_c.FS_MATRIX()
         _object_matrix(handle, ctypes.byref(matrix))
-        place, _, _ = self._placement_with(handle, matrix)
+        place = self._placement_with(handle, matrix)
+        if min(right.value - left.value, top.value - bottom.value) >= _DROPPED_WIDTH or not place.size:
+            self.doubtful = True
+            return None
         x, y = matrix.e, matrix.f  # the object's origin: where its baseline starts
         if place.level:
-            low = y + place.d * place.size * place.descent
+            low = y + place.d * place.size * place.font.descent
             return self.turn.char(" ", x, low, x, low + place.d * place.size, place.upright)
-        low = x + place.c * place.size * place.descent
+        low = x + place.c * place.size * place.font.descent
         return self.turn.char(" ", low, y, low + place.c * place.size, y, place.upright)
 
 
@@ -297,22 +378,28 @@ def _codes(text: ctypes.c_void_p, count: int) -> str | None:
     codes = buffer.raw[: max(written - 1, 0) * 2].decode("utf-16-le", errors="surrogatepass")
     if len(codes) != count or _SURROGATE.search(codes):
         return None
-    return codes.translate(_HYPHEN_MARKS)
+    return codes
 
 
-def _descents(font: ctypes.c_void_p) -> tuple[float, float]:
-    """(pdfminer's, pdfium's) descent of a font, per unit of font size."""
+def _font_of(font: ctypes.c_void_p) -> _Font:
     value = ctypes.c_float()
     _font_descent(font, ctypes.c_float(1.0), ctypes.byref(value))
     pdfium_descent = value.value
+    _font_ascent(font, ctypes.c_float(1.0), ctypes.byref(value))
+    pdfium_ascent = value.value
+    angle = ctypes.c_int()
+    italic = bool(_font_italic_angle(font, ctypes.byref(angle)) and angle.value) or bool(
+        _font_flags(font) & _ITALIC_FLAG)
     length = _font_base_name(font, None, 0)
     name = ctypes.create_string_buffer(length)
     _font_base_name(font, name, length)
     metrics = FONT_METRICS.get(name.value.decode("latin-1"))
     if metrics is not None:
-        return -abs(float(metrics[0]["Descent"])) / 1000, pdfium_descent
-    # pdfminer takes the descriptor's /Descent as pdfium does, forced negative.
-    return -abs(pdfium_descent), pdfium_descent
+        # pdfminer's built-in metrics; Symbol and ZapfDingbats have no descent there (0).
+        descent = -abs(float(metrics[0].get("Descent", 0))) / 1000
+    else:
+        descent = -abs(pdfium_descent)  # the descriptor's /Descent, forced negative, as pdfium reads it
+    return _Font(descent, pdfium_descent, pdfium_ascent, italic, doubtful=name.value in _SYMBOL_FONTS)
 
 
 class _Turn:
@@ -361,6 +448,13 @@ def _text_objects(page: ctypes.c_void_p, known: dict[int, int]) -> Iterator[int]
             yield obj
         else:
             yield from _objects_of_kind(obj, pdfium_c.FPDF_PAGEOBJ_TEXT)
+
+
+def _has_actual_text(obj: int) -> bool:
+    """Whether the object is in marked content that gives an /ActualText for its glyphs."""
+    handle = ctypes.c_void_p(obj)
+    return any(_mark_value_type(ctypes.c_void_p(_object_mark(handle, index)), b"ActualText")
+               for index in range(_object_mark_count(handle)))
 
 
 def _has_image(page: ctypes.c_void_p) -> bool:
