@@ -26,7 +26,8 @@ def test_pdfium_lines_are_pdfplumbers_on_every_page(name):
     reference = list(read_pdf_pages(pdf))
     assert len(reference) > 1
     for number, (mine, theirs) in enumerate(zip(pdfium_pages(pdf), reference, strict=True), 1):
-        assert mine == theirs, f"page {number}"
+        assert mine.lines == theirs.lines, f"page {number}"
+        assert not mine.doubtful, f"page {number}: auto would read it twice"
 
 
 @pytest.mark.parametrize("engine", ENGINES)
