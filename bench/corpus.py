@@ -3,14 +3,16 @@
     .venv/bin/python -m bench.corpus
 
 For each producer, every engine reads all of that producer's PDFs (``extract_pdf``, the
-whole parse) in each of 5 rounds, the engines taking turns within a round so that a busy
-moment of the machine falls on all of them; the figure is the median of the rounds' totals.
+whole parse) in each of 5 rounds, the engines taking turns within a round (and turns at
+going first) so that a busy moment of the machine falls on all of them, each run starting
+after a garbage collection; the figure is the median of the rounds' totals.
 Exact: the CSV equals the expected one. Exits 1 unless every engine is exact on every PDF
 and, on every producer, pdfium takes at most 0.1 × pdfplumber's time.
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import time
@@ -30,12 +32,14 @@ def exact(pdf: Path, expected: Path, engine: str) -> bool:
 
 def median_totals(pdfs: list[Path], engines: tuple[str, ...]) -> dict[str, float]:
     totals: dict[str, list[float]] = {engine: [] for engine in engines}
-    for _ in range(ROUNDS):
-        for engine in engines:
-            start = time.perf_counter()
+    for round_ in range(ROUNDS):
+        # Each engine in turn comes first, and starts without the others' garbage to collect.
+        for engine in engines[round_ % len(engines):] + engines[:round_ % len(engines)]:
+            gc.collect()
+            start = time.process_time()
             for pdf in pdfs:
                 extract_pdf(pdf, engine=engine)
-            totals[engine].append(time.perf_counter() - start)
+            totals[engine].append(time.process_time() - start)
     return {engine: statistics.median(runs) for engine, runs in totals.items()}
 
 

@@ -15,11 +15,16 @@ from collections.abc import Iterator
 import pypdfium2.raw as pdfium_c
 
 
-def _bind(name: str, restype):
+def _bind(name: str, restype, argtypes=None):
     function = getattr(pdfium_c, name)
     fast = type(function)(ctypes.cast(function, ctypes.c_void_p).value)
     fast.restype = restype
+    fast.argtypes = argtypes
     return fast
+
+
+# Functions of one object take its address as a plain int: the one conversion that is cheap.
+_OBJECT = (ctypes.c_void_p,)
 
 
 def handle(pointer) -> ctypes.c_void_p:
@@ -46,17 +51,17 @@ ink_box = _bind("FPDFText_GetCharBox", ctypes.c_int)
 char_origin = _bind("FPDFText_GetCharOrigin", ctypes.c_int)
 char_matrix = _bind("FPDFText_GetMatrix", ctypes.c_int)
 
-object_font = _bind("FPDFTextObj_GetFont", ctypes.c_void_p)
+object_font = _bind("FPDFTextObj_GetFont", ctypes.c_void_p, _OBJECT)
 object_font_size = _bind("FPDFTextObj_GetFontSize", ctypes.c_int)
 object_bounds = _bind("FPDFPageObj_GetBounds", ctypes.c_int)
 object_matrix = _bind("FPDFPageObj_GetMatrix", ctypes.c_int)
-object_type = _bind("FPDFPageObj_GetType", ctypes.c_int)
-object_mark_count = _bind("FPDFPageObj_CountMarks", ctypes.c_int)
+object_type = _bind("FPDFPageObj_GetType", ctypes.c_int, _OBJECT)
+object_mark_count = _bind("FPDFPageObj_CountMarks", ctypes.c_int, _OBJECT)
 object_mark = _bind("FPDFPageObj_GetMark", ctypes.c_void_p)
 mark_value_type = _bind("FPDFPageObjMark_GetParamValueType", ctypes.c_int)
 page_object_count = _bind("FPDFPage_CountObjects", ctypes.c_int)
 page_object = _bind("FPDFPage_GetObject", ctypes.c_void_p)
-form_object_count = _bind("FPDFFormObj_CountObjects", ctypes.c_int)
+form_object_count = _bind("FPDFFormObj_CountObjects", ctypes.c_int, _OBJECT)
 form_object = _bind("FPDFFormObj_GetObject", ctypes.c_void_p)
 
 font_ascent = _bind("FPDFFont_GetAscent", ctypes.c_int)
@@ -80,12 +85,12 @@ def page_objects(page: ctypes.c_void_p) -> Iterator[int]:
 
 def objects_of_kind(obj: int, kind: int) -> Iterator[int]:
     """``obj`` if it is of ``kind``; if it is a form, those of its objects that are."""
-    form = ctypes.c_void_p(obj)
-    found = object_type(form)
+    found = object_type(obj)
     if found == kind:
         yield obj
     elif found == FORM:
-        for index in range(form_object_count(form)):
+        form = ctypes.c_void_p(obj)
+        for index in range(form_object_count(obj)):
             child = form_object(form, index)
             if child:
                 yield from objects_of_kind(child, kind)
@@ -99,4 +104,4 @@ def has_actual_text(obj: int) -> bool:
     """Whether the object is in marked content that gives an /ActualText for its glyphs."""
     text = ctypes.c_void_p(obj)
     return any(mark_value_type(ctypes.c_void_p(object_mark(text, index)), b"ActualText")
-               for index in range(object_mark_count(text)))
+               for index in range(object_mark_count(obj)))

@@ -26,6 +26,7 @@ pdfplumber. docs/ENGINE.md lists what is known to differ unnoticed.
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -65,7 +66,8 @@ def pdfium_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator
     """Each page's lines, in page order, one page in memory at a time."""
     with checked_stream(source) as stream:
         try:
-            document = pypdfium2.PdfDocument(stream)
+            # A path or bytes let pdfium read natively; a stream is read through callbacks.
+            document = pypdfium2.PdfDocument(source if isinstance(source, str | os.PathLike | bytes) else stream)
         except pypdfium2.PdfiumError as error:
             message = str(error)
             raise unreadable(message, encrypted="password" in message.lower()) from error
@@ -156,8 +158,11 @@ class _PageReader:
         # Set when the page holds something this reader cannot vouch to read as pdfminer does.
         self.doubtful = False
         self.box, self.matrix, self.size = calls.RECT(), calls.MATRIX(), ctypes.c_float()
+        self.matrix_ref, self.size_ref = ctypes.byref(self.matrix), ctypes.byref(self.size)
         self.x, self.y = ctypes.c_double(), ctypes.c_double()
+        self.origin_refs = (ctypes.byref(self.x), ctypes.byref(self.y))
         self.ink = [ctypes.c_double() for _ in range(4)]
+        self.ink_refs = [ctypes.byref(side) for side in self.ink]
 
     def chars(self) -> list[Char]:
         """The page's printed characters in content order, pdfium's own additions left out.
@@ -190,16 +195,18 @@ class _PageReader:
                     placements[obj] = self._placement(index, obj)
                 place = placements[obj]
                 inline, span, upright = place.inline, place.span, place.upright
+                # Italic glyphs reach past their advance without widening the box's height.
+                trusted = inline and not place.font.italic
                 if inline:  # one baseline for the object's characters
                     char_top, char_bottom = self._across(index, place, top)
             loose_box(text, index, box_ref)
-            if not inline:
-                append(self._turned_char(index, char, place))
-            elif -_EPSILON < box.top - box.bottom - span < _EPSILON and not place.font.italic:
+            if trusted and -_EPSILON < box.top - box.bottom - span < _EPSILON:
                 append((char, box.left - left, box.right - left, char_top, char_bottom, upright))
-            else:
+            elif inline:
                 x0, x1 = self._along(index, char, place)
                 append((char, x0 - left, x1 - left, char_top, char_bottom, upright))
+            else:
+                append(self._turned_char(index, char, place))
         if current is not None:
             last_of_object[current] = len(chars) - 1
         self._restore_lost_spaces(chars, last_of_object)
@@ -207,36 +214,43 @@ class _PageReader:
 
     def _across(self, index: int, place: _Placement, page_top: float) -> tuple[float, float]:
         """pdfminer's top and bottom of a level object's characters (page unrotated)."""
-        calls.char_origin(self.text, index, ctypes.byref(self.x), ctypes.byref(self.y))
+        calls.char_origin(self.text, index, *self.origin_refs)
         low = self.y.value + place.scale * place.font.descent
         high = low + place.scale
         return page_top - max(low, high), page_top - min(low, high)
 
     def _along(self, index: int, char: str, place: _Placement) -> tuple[float, float]:
-        """pdfminer's x0 and x1 of a level character whose ink may widen its loose box:
-        the origin, and the advance's end (the loose box's far side where the ink stops
-        short of it, else the font's width of the glyph)."""
-        calls.char_origin(self.text, index, ctypes.byref(self.x), ctypes.byref(self.y))
-        origin, forwards, box = self.x.value, place.a > 0, self.box
-        far = box.right if forwards else box.left
-        calls.ink_box(self.text, index, *map(ctypes.byref, self.ink))
+        """pdfminer's x0 and x1 of a level character whose ink may widen its loose box.
+
+        A side of the loose box that the ink stops short of is the metric one (the origin,
+        or the advance's end). Where the ink reaches it, the origin is asked of pdfium, and
+        the advance's end is the origin plus the font's width of the glyph.
+        """
+        box = self.box
+        calls.ink_box(self.text, index, *self.ink_refs)
         ink_left, ink_right = self.ink[0].value, self.ink[1].value
-        if place.font.pdfium_ascent == place.font.pdfium_descent:
-            pass  # pdfium's loose box is the ink itself then: its sides say nothing
-        elif (ink_right < far - _EPSILON) if forwards else (ink_left > far + _EPSILON):
-            return (origin, far) if forwards else (far, origin)
+        metric = place.font.pdfium_ascent != place.font.pdfium_descent  # else the box is the ink
+        left = box.left if metric and ink_left > box.left + _EPSILON else None
+        right = box.right if metric and ink_right < box.right - _EPSILON else None
+        if left is not None and right is not None:
+            return left, right
+        calls.char_origin(self.text, index, *self.origin_refs)
+        origin = self.x.value
+        forwards = place.a > 0
+        if (forwards and right is not None) or (not forwards and left is not None):
+            return (origin, right) if forwards else (left, origin)
         width = ctypes.c_float()
         if len(char) != 1 or not calls.glyph_width(ctypes.c_void_p(place.font.address), ctypes.c_uint32(ord(char)),
                                                      ctypes.c_float(place.size), ctypes.byref(width)):
             self.doubtful = True
-            return (origin, far) if forwards else (far, origin)
+            return box.left, box.right
         end = origin + place.a * width.value
         return (origin, end) if forwards else (end, origin)
 
     def _turned_char(self, index: int, char: str, place: _Placement) -> Char:
         """A character of turned text, or on a rotated page (rare: the slow way). A quarter
         turn is placed exactly; other angles take pdfium's loose box, and the page is doubtful."""
-        calls.char_origin(self.text, index, ctypes.byref(self.x), ctypes.byref(self.y))
+        calls.char_origin(self.text, index, *self.origin_refs)
         x, y, box, font = self.x.value, self.y.value, self.box, place.font
         if place.level and place.scale:
             low = y + place.scale * font.descent
@@ -249,12 +263,12 @@ class _PageReader:
         return self.turn.char(char, box.left, box.bottom, box.right, box.top, place.upright)
 
     def _placement(self, index: int, obj: int) -> _Placement:
-        calls.char_matrix(self.text, index, ctypes.byref(self.matrix))
+        calls.char_matrix(self.text, index, self.matrix_ref)
         return self._placement_with(ctypes.c_void_p(obj), self.matrix)
 
     def _placement_with(self, obj: ctypes.c_void_p, matrix) -> _Placement:
-        calls.object_font_size(obj, ctypes.byref(self.size))
-        font = calls.object_font(obj)
+        calls.object_font_size(obj, self.size_ref)
+        font = calls.object_font(obj.value)
         key = (font, self.size.value, matrix.a, matrix.b, matrix.c, matrix.d, self.turn.rotation)
         found = self.known.placements.get(key)
         if found is None:
@@ -275,18 +289,29 @@ class _PageReader:
 
     def _restore_lost_spaces(self, chars: list[Char], last_of_object: dict[int, int]) -> None:
         """Put back the spaces pdfium left out, after the object printed before them; and
-        doubt a page whose objects carry an /ActualText (pdfium reads it, pdfminer the glyphs)."""
+        doubt a page whose objects carry an /ActualText (pdfium reads it, pdfminer the glyphs).
+
+        Every page object is visited, so the common one (a text object already read) costs
+        a lookup and a count of its marks, nothing more.
+        """
         inserts: list[tuple[int, Char]] = []
         position = -1
-        for obj in _text_objects(self.page, last_of_object):
-            if obj in last_of_object:
-                position = last_of_object[obj]
-                if not self.doubtful and calls.has_actual_text(obj):
+        page, page_object, mark_count = self.page, calls.page_object, calls.object_mark_count
+        for index in range(calls.page_object_count(page)):
+            obj = page_object(page, index)
+            known = last_of_object.get(obj)
+            if known is not None:
+                position = known
+                if mark_count(obj) and calls.has_actual_text(obj):
                     self.doubtful = True
                 continue
-            space = self._lost_space(obj)
-            if space is not None:
-                inserts.append((position + 1, space))
+            for text in calls.objects_of_kind(obj, calls.TEXT) if obj else ():
+                if text in last_of_object:  # read from inside a form
+                    position = last_of_object[text]
+                    continue
+                space = self._lost_space(text)
+                if space is not None:
+                    inserts.append((position + 1, space))
         for at, space in reversed(inserts):
             chars.insert(at, space)
 
@@ -384,13 +409,3 @@ class _Turn:
         (ax, ay), (bx, by) = self.point(x0, y0), self.point(x1, y1)
         x0, x1, y0, y1 = min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)
         return Char(text, x0, x1, self.height - y1, self.height - y0, upright)
-
-
-def _text_objects(page: ctypes.c_void_p, known: dict[int, int]) -> Iterator[int]:
-    """The page's text objects in content order, those inside forms included. Objects in
-    ``known`` (most of them) are taken for text without asking pdfium their kind."""
-    for obj in calls.page_objects(page):
-        if obj in known:
-            yield obj
-        else:
-            yield from calls.objects_of_kind(obj, calls.TEXT)
