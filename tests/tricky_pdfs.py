@@ -388,7 +388,7 @@ def named_fonts(basefont: str, subtype: str = "TrueType", descriptor: str | None
     """A non-embedded font known by name only (Arial, Arial,Bold, ...), next to Helvetica."""
     def build():
         widths = " ".join(str(556) for _ in range(32, 256))
-        desc = f" /FontDescriptor 100 0 R" if descriptor else ""
+        desc = " /FontDescriptor 100 0 R" if descriptor else ""
         font = (f"<< /Type /Font /Subtype /{subtype} /BaseFont /{basefont} /Encoding /WinAnsiEncoding "
                 f"/FirstChar 32 /LastChar 255 /Widths [{widths}]{desc} >>")
         objects = {100: descriptor} if descriptor else None

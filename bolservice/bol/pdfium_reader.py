@@ -29,20 +29,15 @@ import ctypes
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pypdfium2
-from pdfminer.fontmetrics import FONT_METRICS
 
 from . import pdfium_calls as calls
 from .errors import UnreadablePdfError
 from .lines import Char, text_lines
 from .pdffile import PageText, PdfSource, check_page_count, checked_stream, unreadable
+from .pdfium_placing import Font, Known, Placement, Turn, font_of
 
-_ITALIC_FLAG = 1 << 6  # the font descriptor's /Flags bit 7
-# Standard symbol fonts: pdfium reads their built-in encodings (Greek, dingbats), pdfminer
-# reads the codes as Latin letters.
-_SYMBOL_FONTS = frozenset({b"Symbol", b"ZapfDingbats"})
 # Two lengths closer than this are the same: pdfium works in 32-bit floats.
 _EPSILON = 1e-3
 # pdfium leaves text objects narrower than this out of its text layer.
@@ -73,14 +68,14 @@ def pdfium_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator
             raise unreadable(message, encrypted="password" in message.lower()) from error
         try:
             check_page_count(len(document), max_pages)
-            known = _Known()
+            known = Known()
             for index in range(len(document)):
                 yield _read_page(calls.handle(document.raw), index, known)
         finally:
             document.close()
 
 
-def _read_page(document: ctypes.c_void_p, index: int, known: _Known) -> PageText:
+def _read_page(document: ctypes.c_void_p, index: int, known: Known) -> PageText:
     # Raw handles: pypdfium2's page objects cost more to make and close than a short page's read.
     page = calls.load_page(document, index)
     if not page:
@@ -104,57 +99,10 @@ def _read_page(document: ctypes.c_void_p, index: int, known: _Known) -> PageText
         calls.close_page(page)
 
 
-@dataclass(frozen=True, slots=True)
-class _Font:
-    """What the reader needs of a font; metrics per unit of font size."""
-
-    address: int
-    descent: float         # pdfminer's
-    pdfium_ascent: float   # the span of pdfium's loose box, when no ink widens it
-    pdfium_descent: float
-    italic: bool           # its glyphs may reach past their advance
-    doubtful: bool         # pdfminer maps its codes otherwise (Symbol, ZapfDingbats)
-
-
-@dataclass(frozen=True, slots=True)
-class _Placement:
-    """What every character of one text object shares.
-
-    ``a b c d`` are the object's matrix and ``size`` its font size in text space. ``inline``
-    says the reading loop places the characters itself: level text (b = c = 0, as in nearly
-    every BOL) on an unrotated page. ``scale`` is pdfminer's signed box height, ``span`` the
-    height of pdfium's loose box when no glyph's ink widens it.
-    """
-
-    a: float
-    b: float
-    c: float
-    d: float
-    size: float
-    font: _Font
-    upright: bool
-    inline: bool
-    scale: float
-    span: float
-
-    @property
-    def level(self) -> bool:
-        return self.b == 0 and self.c == 0
-
-
-@dataclass
-class _Known:
-    """What a document's pages share, worked out once: fonts, and placements by font, size,
-    matrix and page rotation."""
-
-    fonts: dict[int, _Font] = field(default_factory=dict)
-    placements: dict[tuple, _Placement] = field(default_factory=dict)
-
-
 class _PageReader:
-    def __init__(self, page: ctypes.c_void_p, textpage: ctypes.c_void_p, known: _Known) -> None:
+    def __init__(self, page: ctypes.c_void_p, textpage: ctypes.c_void_p, known: Known) -> None:
         self.page, self.text, self.known = page, textpage, known
-        self.turn = _Turn(page)
+        self.turn = Turn(page)
         # Set when the page holds something this reader cannot vouch to read as pdfminer does.
         self.doubtful = False
         self.box, self.matrix, self.size = calls.RECT(), calls.MATRIX(), ctypes.c_float()
@@ -173,7 +121,7 @@ class _PageReader:
         """
         chars: list[Char] = []
         last_of_object: dict[int, int] = {}
-        placements: dict[int, _Placement] = {}
+        placements: dict[int, Placement] = {}
         text, box, box_ref = self.text, self.box, ctypes.byref(self.box)
         text_object, loose_box, append, generated = calls.text_object, calls.loose_box, chars.append, _GENERATED_KINDS
         left, top = self.turn.box[0], self.turn.box[3]
@@ -212,14 +160,14 @@ class _PageReader:
         self._restore_lost_spaces(chars, last_of_object)
         return chars
 
-    def _across(self, index: int, place: _Placement, page_top: float) -> tuple[float, float]:
+    def _across(self, index: int, place: Placement, page_top: float) -> tuple[float, float]:
         """pdfminer's top and bottom of a level object's characters (page unrotated)."""
         calls.char_origin(self.text, index, *self.origin_refs)
         low = self.y.value + place.scale * place.font.descent
         high = low + place.scale
         return page_top - max(low, high), page_top - min(low, high)
 
-    def _along(self, index: int, char: str, place: _Placement) -> tuple[float, float]:
+    def _along(self, index: int, char: str, place: Placement) -> tuple[float, float]:
         """pdfminer's x0 and x1 of a level character whose ink may widen its loose box.
 
         A side of the loose box that the ink stops short of is the metric one (the origin,
@@ -247,7 +195,7 @@ class _PageReader:
         end = origin + place.a * width.value
         return (origin, end) if forwards else (end, origin)
 
-    def _turned_char(self, index: int, char: str, place: _Placement) -> Char:
+    def _turned_char(self, index: int, char: str, place: Placement) -> Char:
         """A character of turned text, or on a rotated page (rare: the slow way). A quarter
         turn is placed exactly; other angles take pdfium's loose box, and the page is doubtful."""
         calls.char_origin(self.text, index, *self.origin_refs)
@@ -262,28 +210,28 @@ class _PageReader:
         self.doubtful = True
         return self.turn.char(char, box.left, box.bottom, box.right, box.top, place.upright)
 
-    def _placement(self, index: int, obj: int) -> _Placement:
+    def _placement(self, index: int, obj: int) -> Placement:
         calls.char_matrix(self.text, index, self.matrix_ref)
         return self._placement_with(ctypes.c_void_p(obj), self.matrix)
 
-    def _placement_with(self, obj: ctypes.c_void_p, matrix) -> _Placement:
+    def _placement_with(self, obj: ctypes.c_void_p, matrix) -> Placement:
         calls.object_font_size(obj, self.size_ref)
         font = calls.object_font(obj.value)
         key = (font, self.size.value, matrix.a, matrix.b, matrix.c, matrix.d, self.turn.rotation)
         found = self.known.placements.get(key)
         if found is None:
             if font not in self.known.fonts:
-                self.known.fonts[font] = _font_of(font)
+                self.known.fonts[font] = font_of(font)
             found = self.known.placements[key] = self._new_placement(self.known.fonts[font], *key[1:6])
         if found.font.doubtful:
             self.doubtful = True
         return found
 
-    def _new_placement(self, font: _Font, size: float, a: float, b: float, c: float, d: float) -> _Placement:
+    def _new_placement(self, font: Font, size: float, a: float, b: float, c: float, d: float) -> Placement:
         # pdfminer's test of uprightness, on the matrix as it sees it: turned with the page.
         ta, tb, tc, td = self.turn.matrix(a, b, c, d)
         scale = d * size
-        return _Placement(a, b, c, d, size, font, upright=ta * td > 0 and tb * tc <= 0,
+        return Placement(a, b, c, d, size, font, upright=ta * td > 0 and tb * tc <= 0,
                           inline=b == 0 and c == 0 and scale != 0 and not self.turn.rotation,
                           scale=scale, span=abs(scale) * (font.pdfium_ascent - font.pdfium_descent))
 
@@ -349,63 +297,3 @@ def _codes(text: ctypes.c_void_p, count: int) -> str | None:
     if len(codes) != count or _SURROGATE.search(codes):
         return None
     return codes
-
-
-def _font_of(address: int) -> _Font:
-    font = ctypes.c_void_p(address)
-    value = ctypes.c_float()
-    calls.font_descent(font, ctypes.c_float(1.0), ctypes.byref(value))
-    pdfium_descent = value.value
-    calls.font_ascent(font, ctypes.c_float(1.0), ctypes.byref(value))
-    pdfium_ascent = value.value
-    angle = ctypes.c_int()
-    italic = bool(calls.font_italic_angle(font, ctypes.byref(angle)) and angle.value) or bool(
-        calls.font_flags(font) & _ITALIC_FLAG)
-    length = calls.font_base_name(font, None, 0)
-    name = ctypes.create_string_buffer(length)
-    calls.font_base_name(font, name, length)
-    metrics = FONT_METRICS.get(name.value.decode("latin-1"))
-    if metrics is not None:
-        # pdfminer's built-in metrics; Symbol and ZapfDingbats have no descent there (0).
-        descent = -abs(float(metrics[0].get("Descent", 0))) / 1000
-    else:
-        descent = -abs(pdfium_descent)  # the descriptor's /Descent, forced negative, as pdfium reads it
-    return _Font(address, descent, pdfium_ascent, pdfium_descent, italic, doubtful=name.value in _SYMBOL_FONTS)
-
-
-class _Turn:
-    """pdfminer's view of a rotated page: the page's /Rotate applied to every coordinate."""
-
-    def __init__(self, page: ctypes.c_void_p) -> None:
-        self.rotation = calls.page_rotation(page) % 4 * 90
-        sides = [ctypes.c_float() for _ in range(4)]
-        if not calls.media_box(page, *map(ctypes.byref, sides)):
-            sides = [ctypes.c_float(0), ctypes.c_float(0), ctypes.c_float(calls.page_width(page)),
-                     ctypes.c_float(calls.page_height(page))]
-        left, bottom, right, top = (side.value for side in sides)
-        self.box = (left, bottom, right, top)
-        self.height = (right - left) if self.rotation in (90, 270) else (top - bottom)
-
-    def point(self, x: float, y: float) -> tuple[float, float]:
-        left, bottom, right, top = self.box
-        if self.rotation == 90:
-            return y - bottom, right - x
-        if self.rotation == 180:
-            return right - x, top - y
-        if self.rotation == 270:
-            return top - y, x - left
-        return x - left, y - bottom
-
-    def matrix(self, a: float, b: float, c: float, d: float) -> tuple[float, float, float, float]:
-        if self.rotation == 90:
-            return b, -a, d, -c
-        if self.rotation == 180:
-            return -a, -b, -c, -d
-        if self.rotation == 270:
-            return -b, a, -d, c
-        return a, b, c, d
-
-    def char(self, text: str, x0: float, y0: float, x1: float, y1: float, upright: bool) -> Char:
-        (ax, ay), (bx, by) = self.point(x0, y0), self.point(x1, y1)
-        x0, x1, y0, y1 = min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)
-        return Char(text, x0, x1, self.height - y1, self.height - y0, upright)
