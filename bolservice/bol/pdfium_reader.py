@@ -29,6 +29,7 @@ import ctypes
 import os
 import re
 from collections.abc import Iterator
+from itertools import islice
 
 import pypdfium2
 
@@ -157,6 +158,8 @@ class _PageReader:
                 append(self._turned_char(index, char, place))
         if current is not None:
             last_of_object[current] = len(chars) - 1
+        if not self.doubtful and _split_glyphs(chars):
+            self.doubtful = True
         self._restore_lost_spaces(chars, last_of_object)
         return chars
 
@@ -286,6 +289,14 @@ class _PageReader:
             return self.turn.char(" ", x, low, x, low + place.scale, place.upright)
         low = x + place.c * place.size * place.font.descent
         return self.turn.char(" ", low, y, low + place.c * place.size, y, place.upright)
+
+
+def _split_glyphs(chars: list[Char]) -> bool:
+    """Whether two characters in a row share one box: pdfium splits a ligature glyph (``ff``
+    mapped to two letters) into letters with the same box, where pdfminer keeps one
+    character over the glyph's whole advance, which this reader cannot ask pdfium for."""
+    return any(a[1] == b[1] and a[2] == b[2] and not a[0].isspace()
+               for a, b in zip(chars, islice(chars, 1, None)))
 
 
 def _codes(text: ctypes.c_void_p, count: int) -> str | None:
