@@ -101,6 +101,9 @@ class JobPool:
     """
 
     WATCH_EVERY = 0.1  # seconds between the watchdog's looks at the children's memory
+    # A new pool's children spawn and import the engine before any job runs: that start is
+    # not a job's and is not counted against a job's deadline, only against this bound.
+    START_TIMEOUT = 60.0
 
     def __init__(self, workers: int, timeout: float, max_queue: int = 16, memory_mb: int = 0) -> None:
         self.workers = workers
@@ -110,12 +113,16 @@ class JobPool:
         self.active = 0
         self.memory_kills = 0
         self._pool: ProcessPoolExecutor | None = None
+        self._started: asyncio.Future | None = None  # every child of the pool has answered
         self._watchdog: asyncio.Task | None = None
 
     def _current(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn: forking a process that runs an event loop and threads is not safe.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            loop = asyncio.get_running_loop()
+            self._started = asyncio.gather(*(loop.run_in_executor(self._pool, ready) for _ in range(self.workers)),
+                                           return_exceptions=True)
         if self.memory_mb > 0 and (self._watchdog is None or self._watchdog.done()):
             self._watchdog = asyncio.get_running_loop().create_task(self._watch())
         return self._pool
@@ -148,6 +155,7 @@ class JobPool:
         kills_before = self.memory_kills
         for attempt in (1, 2):
             pool = self._current()
+            await self._start(pool)
             future = asyncio.get_running_loop().run_in_executor(pool, function, *args)
             try:
                 return await asyncio.wait_for(future, timeout)
@@ -161,9 +169,20 @@ class JobPool:
                         raise OverMemoryLimit(self.memory_mb) from None
                     raise JobCrashed() from None
 
+    async def _start(self, pool: ProcessPoolExecutor) -> None:
+        """Wait for the pool's children to have started (a broken start shows in the job)."""
+        started = self._started
+        if started is None or started.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(started), self.START_TIMEOUT)
+        except TimeoutError:
+            self._replace(pool, kill=True)
+            raise JobTimeout() from None
+
     def _replace(self, pool: ProcessPoolExecutor, kill: bool) -> None:
         if self._pool is pool:
-            self._pool = None
+            self._pool, self._started = None, None
         if kill:
             # The executor cannot cancel a running job; stopping its processes is the only
             # way to end it (Python 3.14 adds kill_workers() for this).

@@ -92,11 +92,7 @@ def test_overrunning_job_is_504_then_the_pool_is_replaced_and_a_busy_workspace_i
     assert busy.headers["retry-after"] == "2"
     assert_error(answers["slow"], 504, "deadline")
     assert download(client, sid).content == MERGED  # unchanged by the failed upload
-    # A fresh pool takes the next job, once its processes have started: with a 1 s
-    # deadline, a slow host can spend that much spawning and importing. /health (on this
-    # connection, so this worker) waits for the pool to answer.
-    assert client.get("/health").json()["checks"]["worker_pool"] is True
-    assert upload(client, sid).status_code == 200
+    assert upload(client, sid).status_code == 200  # a fresh pool takes the next job
 
 
 def test_health_is_503_naming_the_failing_check(client):
