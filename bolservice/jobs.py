@@ -154,10 +154,10 @@ class JobPool:
     async def _run(self, function: Callable, args: tuple, timeout: float):
         kills_before = self.memory_kills
         for attempt in (1, 2):
-            pool = self._current()
-            await self._start(pool)
-            future = asyncio.get_running_loop().run_in_executor(pool, function, *args)
+            pool = await self._started_pool()
             try:
+                # Inside the try: a pool whose child died while idle refuses the job at once.
+                future = asyncio.get_running_loop().run_in_executor(pool, function, *args)
                 return await asyncio.wait_for(future, timeout)
             except TimeoutError:
                 self._replace(pool, kill=True)
@@ -169,16 +169,19 @@ class JobPool:
                         raise OverMemoryLimit(self.memory_mb) from None
                     raise JobCrashed() from None
 
-    async def _start(self, pool: ProcessPoolExecutor) -> None:
-        """Wait for the pool's children to have started (a broken start shows in the job)."""
-        started = self._started
-        if started is None or started.done():
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(started), self.START_TIMEOUT)
-        except TimeoutError:
-            self._replace(pool, kill=True)
-            raise JobTimeout() from None
+    async def _started_pool(self) -> ProcessPoolExecutor:
+        """The current pool once its children have started (a broken start shows in the job);
+        if it was replaced meanwhile, the new one."""
+        while True:
+            pool, started = self._current(), self._started
+            if started is not None and not started.done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(started), self.START_TIMEOUT)
+                except TimeoutError:
+                    self._replace(pool, kill=True)
+                    raise JobTimeout() from None
+            if self._pool is pool:
+                return pool
 
     def _replace(self, pool: ProcessPoolExecutor, kill: bool) -> None:
         if self._pool is pool:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.bolpdf import BolInvoice, Item, build_bol
-from tests.server import Server, lock_holder, pool_children
+from tests.server import Server, children, lock_holder, pool_children
 from tests.test_api import MERGED, PDF, PDF_ONLY, download, new_sid, upload, upload_sheet
 from tests.test_integration import bol_and_sheet, drive_one_sid, pdf_csv, valid_outputs
 
@@ -102,6 +102,21 @@ def test_killed_pool_process_is_replaced_and_the_job_completes(crashy):
         assert result["value"].status_code == 200, result
         assert download(client, sid).content == pdf_csv(pdf)
         assert set(pool_children(worker)).isdisjoint(victims)
+
+
+def test_pool_processes_killed_while_idle_or_starting_are_replaced_without_a_5xx(crashy):
+    """A pool whose children died between jobs refuses the next one at once: the job goes
+    to a new pool, whose start is not counted against the job's deadline."""
+    workers = children(crashy.process.pid)
+    with crashy.client() as client:
+        for _ in range(2):  # idle children, then the fresh ones while they may still start
+            victims = [pid for worker in workers for pid in pool_children(worker)]
+            assert victims
+            for pid in victims:
+                os.kill(pid, signal.SIGKILL)
+            for _ in range(4):  # both workers, whichever the connection reaches
+                answer = upload(client, new_sid())
+                assert answer.status_code == 200, answer.text[:300]
 
 
 def test_a_crash_s_temp_files_never_survive_the_next_operation(crashy):
