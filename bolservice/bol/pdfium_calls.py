@@ -28,8 +28,8 @@ _OBJECT = (ctypes.c_void_p,)
 
 
 def handle(pointer) -> ctypes.c_void_p:
-    """A pypdfium2 handle, or an address, as the plain pointer the bound functions take."""
-    return ctypes.c_void_p(pointer if isinstance(pointer, int) else ctypes.cast(pointer, ctypes.c_void_p).value)
+    """A pypdfium2 handle as the plain pointer the bound functions take."""
+    return ctypes.c_void_p(ctypes.cast(pointer, ctypes.c_void_p).value)
 
 
 load_page = _bind("FPDF_LoadPage", ctypes.c_void_p)

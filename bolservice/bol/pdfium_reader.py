@@ -69,9 +69,9 @@ def pdfium_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator
             raise unreadable(message, encrypted="password" in message.lower()) from error
         try:
             check_page_count(len(document), max_pages)
-            known = Known()
+            raw, known = calls.handle(document.raw), Known()
             for index in range(len(document)):
-                yield _read_page(calls.handle(document.raw), index, known)
+                yield _read_page(raw, index, known)
         finally:
             document.close()
 
