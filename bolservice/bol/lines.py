@@ -14,15 +14,22 @@ same line for line. The steps, as pdfplumber takes them:
    its end, or more than 3 pt above or below it.
 4. Words (``top`` = their highest character) are clustered by ``top`` the same way, over
    the whole page, and consecutive words of one cluster form an output line, joined by
-   single spaces. Ligature characters are written out (``ﬁ`` → ``fi``).
+   single spaces (``page.extract_text()`` keeps the words' order; the module function
+   ``pdfplumber.utils.extract_text`` would sort them by cluster). Ligature characters are
+   written out (``ﬁ`` → ``fi``).
+
+A page has a thousand characters or more, so each step works on whole columns (numpy)
+rather than character by character; the comparisons are pdfplumber's, in the same
+double-precision arithmetic, so ties fall the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from itertools import groupby
-from operator import itemgetter
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import NamedTuple
+
+import numpy as np
 
 X_TOLERANCE = 3.0
 Y_TOLERANCE = 3.0
@@ -30,12 +37,14 @@ Y_TOLERANCE = 3.0
 # Written out as pdfplumber writes them (a translation table does it for the whole text).
 LIGATURES = str.maketrans({"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"})
 
+# str.isspace() of every code point up to the last whitespace one (U+3000).
+_IS_SPACE = np.array([chr(code).isspace() for code in range(0x3001)])
+_NEWLINE, _SPACE = ord("\n"), ord(" ")
+
 
 class Char(NamedTuple):
-    """One printed character, in pdfplumber's coordinates (``top`` grows downwards).
-
-    Any tuple of these six fields in this order serves: the hot loops unpack them.
-    """
+    """One printed character (a single code point), in pdfplumber's coordinates (``top``
+    grows downwards)."""
 
     text: str
     x0: float
@@ -45,65 +54,81 @@ class Char(NamedTuple):
     upright: bool = True
 
 
-def text_lines(chars: Iterable[Char]) -> list[str]:
+class PageChars(NamedTuple):
+    """A page's printed characters in content order, one array per field of ``Char``."""
+
+    codes: np.ndarray  # uint32 code points
+    x0: np.ndarray
+    x1: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    upright: np.ndarray  # bool
+
+    @classmethod
+    def of(cls, chars: Sequence[Char]) -> PageChars:
+        text = "".join(char[0] for char in chars)
+        if len(text) != len(chars):
+            raise ValueError("a character's text must be a single code point")
+        columns = [np.array([char[k] for char in chars], dtype=np.float64) for k in range(1, 5)]
+        return cls(codes_of(text), *columns, np.array([char[5] for char in chars], dtype=bool))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def codes_of(text: str) -> np.ndarray:
+    """A string's code points; lone surrogates (pdfium's halves of a pair) kept as they are."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def text_lines(chars: PageChars) -> list[str]:
     """The page's lines as ``page.extract_text().splitlines()`` gives them."""
-    words: list[tuple[str, float]] = []  # (text, top)
-    for upright, group in groupby(chars, key=itemgetter(5)):
-        words += _group_words(list(group), upright)
-    ids = _cluster_ids([top for _, top in words])
-    text = "\n".join(" ".join(word for word, _ in line)
-                     for _, line in groupby(words, key=lambda word: ids[word[1]]))
+    if not len(chars):
+        return []
+    turns = np.flatnonzero(chars.upright[1:] != chars.upright[:-1]) + 1
+    groups = [_group_words(chars, start, end) for start, end in pairwise([0, *turns.tolist(), len(chars)])]
+    codes = np.concatenate([codes for codes, _, _ in groups])
+    offsets = np.cumsum([0] + [len(codes) for codes, _, _ in groups[:-1]])
+    starts = np.concatenate([group_starts + offset for (_, group_starts, _), offset in zip(groups, offsets)])
+    line = _clusters(np.concatenate([tops for _, _, tops in groups]))
+    # Before each word but the first: a line break where the line changes, else a space.
+    separators = np.where(line[1:] != line[:-1], _NEWLINE, _SPACE).astype(np.uint32)
+    text = np.insert(codes, starts[1:], separators).tobytes().decode("utf-32-le", "surrogatepass")
     # pdfplumber's caller splits its text the same way (str.splitlines knows more breaks).
     return text.translate(LIGATURES).splitlines()
 
 
-def _cluster_ids(values: Iterable[float], tolerance: float = Y_TOLERANCE) -> dict[float, int]:
-    """Each distinct value → its cluster: sorted values chained while within ``tolerance``."""
-    ids: dict[float, int] = {}
-    cluster, last = -1, None
-    for value in sorted(set(values)):
-        if last is None or value > last + tolerance:
-            cluster += 1
-        ids[value] = cluster
-        last = value
-    return ids
+def _clusters(values: np.ndarray, tolerance: float = Y_TOLERANCE) -> np.ndarray:
+    """Each value's cluster: the distinct values, sorted, chained while within ``tolerance``."""
+    distinct = np.unique(values)
+    ids = np.concatenate(([0], np.cumsum(distinct[1:] > distinct[:-1] + tolerance)))
+    return ids[np.searchsorted(distinct, values)]
 
 
-def _group_words(chars: list[Char], upright: bool) -> list[tuple[str, float]]:
-    if not upright:
-        # Turned text reads top to bottom: swap the axes and read it as upright text.
-        chars = [(c[0], c[3], c[4], c[1], c[2], False) for c in chars]
-    ids = _cluster_ids([c[3] for c in chars])
-    lines: dict[int, list[Char]] = {}
-    for char in chars:  # a stable bucket sort by cluster
-        lines.setdefault(ids[char[3]], []).append(char)
-    order = itemgetter(1) if upright else itemgetter(1, 2)
-    words = [word for cluster in sorted(lines) for word in _split_words(sorted(lines[cluster], key=order))]
-    # A word's top on the page: its highest character; turned, its first (the axes swapped).
-    return [(text, top) for text, top, _ in words] if upright else [(text, x0) for text, _, x0 in words]
+def _group_words(chars: PageChars, start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One orientation group's words: their characters' codes in reading order, where each
+    word starts among them, and each word's top on the page."""
+    upright = bool(chars.upright[start])
+    # Turned text reads top to bottom: the axes swap, and it is read as upright text.
+    x0, x1, top = ((chars.x0, chars.x1, chars.top) if upright else (chars.top, chars.bottom, chars.x0))
+    x0, x1, top, codes = x0[start:end], x1[start:end], top[start:end], chars.codes[start:end]
+    line = _clusters(top)
+    order = np.lexsort((x0, line) if upright else (x1, x0, line))  # stable, as Python's sort
+    x0, x1, top, codes, line = x0[order], x1[order], top[order], codes[order], line[order]
+    space = is_space(codes)
+    new_word = np.ones(len(codes), dtype=bool)
+    new_word[1:] = ((line[1:] != line[:-1]) | space[:-1] | (x0[1:] < x0[:-1])
+                    | (x0[1:] > x1[:-1] + X_TOLERANCE) | (np.abs(top[1:] - top[:-1]) > Y_TOLERANCE))
+    printed = ~space
+    starts = np.flatnonzero(new_word[printed])
+    if not len(starts):
+        return codes[:0], starts, top[:0]
+    # A word's top on the page: its highest character; turned, its first one's (axes swapped).
+    tops = np.minimum.reduceat(top[printed], starts) if upright else x0[printed][starts]
+    return codes[printed], starts, tops
 
 
-def _split_words(chars: list[Char]) -> list[tuple[str, float, float]]:
-    """One line's characters, in reading order → its words: (text, highest top, first x0)."""
-    words: list[tuple[str, float, float]] = []
-    texts: list[str] = []
-    high = first = last_x0 = last_x1 = last_top = 0.0
-    for text, x0, x1, top, _, _ in chars:
-        if text.isspace():
-            if texts:
-                words.append(("".join(texts), high, first))
-                texts = []
-            continue
-        if texts and (x0 < last_x0 or x0 > last_x1 + X_TOLERANCE or abs(top - last_top) > Y_TOLERANCE):
-            words.append(("".join(texts), high, first))
-            texts = []
-        if texts:
-            texts.append(text)
-            if top < high:
-                high = top
-        else:
-            texts, high, first = [text], top, x0
-        last_x0, last_x1, last_top = x0, x1, top
-    if texts:
-        words.append(("".join(texts), high, first))
-    return words
+def is_space(codes: np.ndarray) -> np.ndarray:
+    """``str.isspace()`` of each code point."""
+    known = codes < len(_IS_SPACE)
+    return _IS_SPACE[np.where(known, codes, 0)] & known
