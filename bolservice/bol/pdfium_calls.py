@@ -2,9 +2,10 @@
 
 The reader makes a few calls per printed character, so each function is bound here without
 ctypes' argument conversion (the converting wrappers of ``pypdfium2.raw`` take three times
-as long as the call itself). Handles are passed as ``ctypes.c_void_p``, numbers as ctypes
-values, and results are read from ctypes objects. pdfium is not thread-safe: one thread per
-process.
+as long as the call itself), and keeps the GIL over the call (releasing and taking it back
+costs more than most of these calls: pdfium is not thread-safe, so only one thread of a
+process ever calls it). Handles are passed as ``ctypes.c_void_p``, numbers as ctypes
+values, and results are read from ctypes objects.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import pypdfium2.raw as pdfium_c
 
 def _bind(name: str, restype, argtypes=None):
     function = getattr(pdfium_c, name)
-    fast = type(function)(ctypes.cast(function, ctypes.c_void_p).value)
-    fast.restype = restype
+    fast = ctypes.PYFUNCTYPE(restype)(ctypes.cast(function, ctypes.c_void_p).value)
     fast.argtypes = argtypes
     return fast
 
@@ -45,7 +45,7 @@ count_chars = _bind("FPDFText_CountChars", ctypes.c_int)
 page_text = _bind("FPDFText_GetText", ctypes.c_int)
 unicode = _bind("FPDFText_GetUnicode", ctypes.c_uint)
 is_generated = _bind("FPDFText_IsGenerated", ctypes.c_int)
-text_object = _bind("FPDFText_GetTextObject", ctypes.c_void_p)
+text_object = _bind("FPDFText_GetTextObject", ctypes.c_size_t)  # an address; 0 for none
 loose_box = _bind("FPDFText_GetLooseCharBox", ctypes.c_int)
 ink_box = _bind("FPDFText_GetCharBox", ctypes.c_int)
 char_origin = _bind("FPDFText_GetCharOrigin", ctypes.c_int)

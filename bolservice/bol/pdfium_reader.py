@@ -26,16 +26,19 @@ pdfplumber. docs/ENGINE.md lists what is known to differ unnoticed.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import re
-from collections.abc import Iterator
-from itertools import islice
+from collections import deque
+from collections.abc import Collection, Iterable, Iterator
+from itertools import repeat
 
+import numpy as np
 import pypdfium2
 
 from . import pdfium_calls as calls
 from .errors import UnreadablePdfError
-from .lines import Char, text_lines
+from .lines import Char, PageChars, codes_of, is_space, text_lines
 from .pdffile import PageText, PdfSource, check_page_count, checked_stream, unreadable
 from .pdfium_placing import Font, Known, Placement, Turn, font_of
 
@@ -44,7 +47,7 @@ _EPSILON = 1e-3
 # pdfium leaves text objects narrower than this out of its text layer.
 _DROPPED_WIDTH = 0.01
 # What pdfium generates: spaces and line breaks. Only these need the extra call to ask.
-_GENERATED_KINDS = frozenset(" \r\n")
+_GENERATED_KINDS = codes_of(" \r\n")
 # pdfium marks a hyphen that ends a line of text as a hyphenation mark; it is printed text.
 _HYPHEN_MARKS = str.maketrans({"\x02": "-", "\ufffe": "-"})
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -58,8 +61,10 @@ _DOUBTFUL_TEXT = re.compile(
     "\u20d0-\u20ff\u2022\u2700-\u27bf\ue000-\uf8ff\ufe20-\ufe2f\ufffd-\uffff]")
 
 
-def pdfium_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator[PageText]:
-    """Each page's lines, in page order, one page in memory at a time."""
+def pdfium_pages(source: PdfSource, *, max_pages: int | None = None,
+                 pages: Collection[int] | None = None) -> Iterator[PageText]:
+    """Each page's lines, in page order, one page in memory at a time; with ``pages``
+    (page numbers from 1), only those pages'."""
     with checked_stream(source) as stream:
         try:
             # A path or bytes let pdfium read natively; a stream is read through callbacks.
@@ -69,14 +74,15 @@ def pdfium_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator
             raise unreadable(message, encrypted="password" in message.lower()) from error
         try:
             check_page_count(len(document), max_pages)
-            raw, known = calls.handle(document.raw), Known()
+            raw, known, sweeps = calls.handle(document.raw), Known(), _Sweeps()
             for index in range(len(document)):
-                yield _read_page(raw, index, known)
+                if pages is None or index + 1 in pages:
+                    yield _read_page(raw, index, known, sweeps)
         finally:
             document.close()
 
 
-def _read_page(document: ctypes.c_void_p, index: int, known: Known) -> PageText:
+def _read_page(document: ctypes.c_void_p, index: int, known: Known, sweeps: _Sweeps) -> PageText:
     # Raw handles: pypdfium2's page objects cost more to make and close than a short page's read.
     page = calls.load_page(document, index)
     if not page:
@@ -91,13 +97,47 @@ def _read_page(document: ctypes.c_void_p, index: int, known: Known) -> PageText:
         textpage = ctypes.c_void_p(textpage)
         try:
             reader = _PageReader(page, textpage, known)
-            chars = reader.chars()
+            chars = reader.chars(sweeps)
         finally:
             calls.close_textpage(textpage)
-        return PageText(text_lines(chars), scanned=not chars and calls.has_image(page),
+        return PageText(text_lines(chars), scanned=not len(chars) and calls.has_image(page),
                         doubtful=reader.doubtful)
     finally:
         calls.close_page(page)
+
+
+class _Slots:
+    """Room for pdfium to write a row of values per character or text object, with a
+    pointer to each slot (or to each value of a row, for functions that take one per
+    value), made once per document and grown as pages need: a sweep of calls then writes
+    straight into an array the reader computes on."""
+
+    def __init__(self, dtype: type, width: int, *, pointer_per_value: bool = False) -> None:
+        self.array = np.empty((0, width), dtype=dtype)
+        self.pointer_per_value = pointer_per_value
+        self.pointers: list[list[ctypes.c_void_p]] = []
+
+    def sweep(self, function, count: int, *arguments: Iterable) -> np.ndarray:
+        """The rows ``function(*arguments, pointers...)`` writes, for ``count`` calls."""
+        if count > len(self.array):
+            array = self.array = np.empty((max(count, 2 * len(self.array)), self.array.shape[1]), self.array.dtype)
+            base, row, value = array.ctypes.data, array.strides[0], array.strides[1]
+            offsets = range(0, row, value) if self.pointer_per_value else [0]
+            self.pointers = [list(map(ctypes.c_void_p, range(base + offset, base + len(array) * row, row)))
+                             for offset in offsets]
+        deque(map(function, *arguments, *self.pointers), maxlen=0)
+        return self.array[:count]
+
+
+class _Sweeps:
+    """The slots of a document's reading: pdfium's answers for a page's characters and
+    text objects, each kind in its own array."""
+
+    def __init__(self) -> None:
+        self.boxes = _Slots(np.float32, 4)  # a character's loose box: left, top, right, bottom
+        self.matrices = _Slots(np.float32, 6)  # a character's matrix: a, b, c, d, e, f
+        self.origins = _Slots(np.float64, 2, pointer_per_value=True)  # a character's origin: x, y
+        self.sizes = _Slots(np.float32, 1)  # a text object's font size
 
 
 class _PageReader:
@@ -106,83 +146,96 @@ class _PageReader:
         self.turn = Turn(page)
         # Set when the page holds something this reader cannot vouch to read as pdfminer does.
         self.doubtful = False
-        self.box, self.matrix, self.size = calls.RECT(), calls.MATRIX(), ctypes.c_float()
-        self.matrix_ref, self.size_ref = ctypes.byref(self.matrix), ctypes.byref(self.size)
+        self.placements: dict[int, Placement] = {}  # by text object
+        self.size = ctypes.c_float()
+        self.size_ref = ctypes.byref(self.size)
         self.x, self.y = ctypes.c_double(), ctypes.c_double()
         self.origin_refs = (ctypes.byref(self.x), ctypes.byref(self.y))
         self.ink = [ctypes.c_double() for _ in range(4)]
         self.ink_refs = [ctypes.byref(side) for side in self.ink]
 
-    def chars(self) -> list[Char]:
+    def chars(self, sweeps: _Sweeps) -> PageChars:
         """The page's printed characters in content order, pdfium's own additions left out.
 
-        The loop runs once per character, so it binds what it calls and places the common
-        case itself: a level text object on an unrotated page, whose loose box has the
-        font's span (no ink widened it, so its sides are the origin and the advance's end).
+        pdfium is asked for every character's text object and loose box in two sweeps, for
+        placement and baseline once per text object, and the rest is worked out on whole
+        columns. A character is placed by its loose box when its text object is level on an
+        unrotated page (as in nearly every BOL) and the box has its font's span (no ink
+        widened it, so its sides are the origin and the advance's end); others the slow way.
         """
-        chars: list[Char] = []
-        last_of_object: dict[int, int] = {}
-        placements: dict[int, Placement] = {}
-        text, box, box_ref = self.text, self.box, ctypes.byref(self.box)
-        text_object, loose_box, append, generated = calls.text_object, calls.loose_box, chars.append, _GENERATED_KINDS
-        left, top = self.turn.box[0], self.turn.box[3]
+        text = self.text
         count = calls.count_chars(text)
         codes = _codes(text, count) or "".join(chr(calls.unicode(text, i)) for i in range(count))
         self.doubtful = _DOUBTFUL_TEXT.search(codes) is not None
-        current = None
-        for index, char in enumerate(codes.translate(_HYPHEN_MARKS)):
-            obj = text_object(text, index)
-            if not obj:
-                continue  # generated by pdfium: a space or line break between text objects
-            if char in generated and calls.is_generated(text, index):
-                continue  # generated too, though pdfium names the text object it follows
-            if obj != current:  # a text object's characters come one after another
-                if current is not None:
-                    last_of_object[current] = len(chars) - 1
-                current = obj
-                if obj not in placements:
-                    placements[obj] = self._placement(index, obj)
-                place = placements[obj]
-                inline, span, upright = place.inline, place.span, place.upright
-                # Italic glyphs reach past their advance without widening the box's height.
-                trusted = inline and not place.font.italic
-                if inline:  # one baseline for the object's characters
-                    char_top, char_bottom = self._across(index, place, top)
-            loose_box(text, index, box_ref)
-            if trusted and -_EPSILON < box.top - box.bottom - span < _EPSILON:
-                append((char, box.left - left, box.right - left, char_top, char_bottom, upright))
-            elif inline:
-                x0, x1 = self._along(index, char, place)
-                append((char, x0 - left, x1 - left, char_top, char_bottom, upright))
+        points = codes_of(codes.translate(_HYPHEN_MARKS))
+        objects = np.fromiter(map(calls.text_object, repeat(text, count), range(count)), np.uint64, count)
+        box = sweeps.boxes.sweep(calls.loose_box, count, repeat(text, count), range(count)).astype(np.float64)
+        # pdfium's own characters: those of no text object, and the spaces and line breaks
+        # it generates though it names the text object they follow.
+        printed = objects != 0
+        for index in np.flatnonzero(printed & np.isin(points, _GENERATED_KINDS)).tolist():
+            printed[index] = not calls.is_generated(text, index)
+        indices = np.flatnonzero(printed)
+        points, objects, box = points[indices], objects[indices], box[indices]
+        # A text object's characters come one after another: a run each.
+        starts = np.flatnonzero(np.diff(objects, prepend=0))
+        run_objects = objects[starts].tolist()
+        shared = self._shared(indices[starts].tolist(), run_objects, sweeps)
+        top, bottom, span, upright = (np.repeat(column, np.diff(starts, append=len(points))) for column in shared)
+        left = self.turn.box[0]
+        columns = [box[:, 0] - left, box[:, 2] - left, top, bottom, upright]
+        # The box's height is its font's span (NaN for an object placed the slow way).
+        for at in np.flatnonzero(~(np.abs(box[:, 1] - box[:, 3] - span) < _EPSILON)).tolist():
+            index, char, place = int(indices[at]), chr(points[at]), self.placements[int(objects[at])]
+            if place.inline:  # ink widened the box, or the font is italic
+                columns[0][at], columns[1][at] = (side - left for side in self._along(index, char, place, box[at]))
             else:
-                append(self._turned_char(index, char, place))
-        if current is not None:
-            last_of_object[current] = len(chars) - 1
+                for column, value in zip(columns, self._turned_char(index, char, place, box[at])[1:]):
+                    column[at] = value
+        chars = PageChars(points, *columns)
         if not self.doubtful and _split_glyphs(chars):
             self.doubtful = True
-        self._restore_lost_spaces(chars, last_of_object)
-        return chars
+        ends = np.append(starts[1:], len(points)) - 1
+        return self._restore_lost_spaces(chars, dict(zip(run_objects, ends.tolist())))
 
-    def _across(self, index: int, place: Placement, page_top: float) -> tuple[float, float]:
-        """pdfminer's top and bottom of a level object's characters (page unrotated)."""
-        calls.char_origin(self.text, index, *self.origin_refs)
-        low = self.y.value + place.scale * place.font.descent
-        high = low + place.scale
-        return page_top - max(low, high), page_top - min(low, high)
+    def _shared(self, first: list[int], objects: list[int], sweeps: _Sweeps) -> tuple[np.ndarray, ...]:
+        """What the characters of each text object share, given the objects and their first
+        characters: top, bottom, the span of a loose box that places them (NaN: place each
+        the slow way), and uprightness."""
+        text, count = self.text, len(objects)
+        matrices = sweeps.matrices.sweep(calls.char_matrix, count, repeat(text, count), first)
+        sizes = sweeps.sizes.sweep(calls.object_font_size, count, map(ctypes.c_void_p, objects))
+        keys = zip(map(calls.object_font, objects), sizes[:, 0].tolist(), *matrices[:, :4].T.tolist(),
+                   repeat(self.turn.rotation))
+        places = list(map(self._known_placement, keys))
+        self.placements.update(zip(objects, places))
+        # A level object's characters share pdfminer's box across the baseline (page unrotated).
+        inline = np.array([place.inline for place in places], dtype=bool)
+        scale = np.array([place.scale for place in places], dtype=np.float64)
+        descent = np.array([place.font.descent for place in places], dtype=np.float64)
+        low = sweeps.origins.sweep(calls.char_origin, count, repeat(text, count), first)[:, 1] + scale * descent
+        high = low + scale
+        page_top = self.turn.box[3]
+        top = np.where(inline, page_top - np.maximum(low, high), np.nan)
+        bottom = np.where(inline, page_top - np.minimum(low, high), np.nan)
+        # Italic glyphs reach past their advance without widening the box's height.
+        span = np.array([place.span if place.inline and not place.font.italic else math.nan for place in places],
+                        dtype=np.float64)
+        return top, bottom, span, np.array([place.upright for place in places], dtype=bool)
 
-    def _along(self, index: int, char: str, place: Placement) -> tuple[float, float]:
+    def _along(self, index: int, char: str, place: Placement, box: np.ndarray) -> tuple[float, float]:
         """pdfminer's x0 and x1 of a level character whose ink may widen its loose box.
 
         A side of the loose box that the ink stops short of is the metric one (the origin,
         or the advance's end). Where the ink reaches it, the origin is asked of pdfium, and
         the advance's end is the origin plus the font's width of the glyph.
         """
-        box = self.box
+        box_left, box_right = float(box[0]), float(box[2])
         calls.ink_box(self.text, index, *self.ink_refs)
         ink_left, ink_right = self.ink[0].value, self.ink[1].value
         metric = place.font.pdfium_ascent != place.font.pdfium_descent  # else the box is the ink
-        left = box.left if metric and ink_left > box.left + _EPSILON else None
-        right = box.right if metric and ink_right < box.right - _EPSILON else None
+        left = box_left if metric and ink_left > box_left + _EPSILON else None
+        right = box_right if metric and ink_right < box_right - _EPSILON else None
         if left is not None and right is not None:
             return left, right
         calls.char_origin(self.text, index, *self.origin_refs)
@@ -191,38 +244,39 @@ class _PageReader:
         if (forwards and right is not None) or (not forwards and left is not None):
             return (origin, right) if forwards else (left, origin)
         width = ctypes.c_float()
-        if len(char) != 1 or not calls.glyph_width(ctypes.c_void_p(place.font.address), ctypes.c_uint32(ord(char)),
-                                                     ctypes.c_float(place.size), ctypes.byref(width)):
+        if not calls.glyph_width(ctypes.c_void_p(place.font.address), ctypes.c_uint32(ord(char)),
+                                 ctypes.c_float(place.size), ctypes.byref(width)):
             self.doubtful = True
-            return box.left, box.right
+            return box_left, box_right
         end = origin + place.a * width.value
         return (origin, end) if forwards else (end, origin)
 
-    def _turned_char(self, index: int, char: str, place: Placement) -> Char:
+    def _turned_char(self, index: int, char: str, place: Placement, box: np.ndarray) -> Char:
         """A character of turned text, or on a rotated page (rare: the slow way). A quarter
         turn is placed exactly; other angles take pdfium's loose box, and the page is doubtful."""
         calls.char_origin(self.text, index, *self.origin_refs)
-        x, y, box, font = self.x.value, self.y.value, self.box, place.font
+        x, y, font = self.x.value, self.y.value, place.font
+        box_left, box_top, box_right, box_bottom = map(float, box)
         if place.level and place.scale:
             low = y + place.scale * font.descent
-            x0, x1 = self._along(index, char, place)
+            x0, x1 = self._along(index, char, place, box)
             return self.turn.char(char, x0, low, x1, low + place.scale, place.upright)
         if place.a == 0 and place.d == 0 and place.c * place.size:
             low = x + place.c * place.size * font.descent
-            return self.turn.char(char, low, box.bottom, low + place.c * place.size, box.top, place.upright)
+            return self.turn.char(char, low, box_bottom, low + place.c * place.size, box_top, place.upright)
         self.doubtful = True
-        return self.turn.char(char, box.left, box.bottom, box.right, box.top, place.upright)
-
-    def _placement(self, index: int, obj: int) -> Placement:
-        calls.char_matrix(self.text, index, self.matrix_ref)
-        return self._placement_with(ctypes.c_void_p(obj), self.matrix)
+        return self.turn.char(char, box_left, box_bottom, box_right, box_top, place.upright)
 
     def _placement_with(self, obj: ctypes.c_void_p, matrix) -> Placement:
         calls.object_font_size(obj, self.size_ref)
-        font = calls.object_font(obj.value)
-        key = (font, self.size.value, matrix.a, matrix.b, matrix.c, matrix.d, self.turn.rotation)
+        return self._known_placement((calls.object_font(obj.value), self.size.value, matrix.a, matrix.b, matrix.c,
+                                      matrix.d, self.turn.rotation))
+
+    def _known_placement(self, key: tuple) -> Placement:
+        """The placement of a font, size, matrix (a b c d) and page rotation, worked out once."""
         found = self.known.placements.get(key)
         if found is None:
+            font = key[0]
             if font not in self.known.fonts:
                 self.known.fonts[font] = font_of(font)
             found = self.known.placements[key] = self._new_placement(self.known.fonts[font], *key[1:6])
@@ -238,14 +292,15 @@ class _PageReader:
                           inline=b == 0 and c == 0 and scale != 0 and not self.turn.rotation,
                           scale=scale, span=abs(scale) * (font.pdfium_ascent - font.pdfium_descent))
 
-    def _restore_lost_spaces(self, chars: list[Char], last_of_object: dict[int, int]) -> None:
+    def _restore_lost_spaces(self, chars: PageChars, last_of_object: dict[int, int]) -> PageChars:
         """Put back the spaces pdfium left out, after the object printed before them; and
         doubt a page whose objects carry an /ActualText (pdfium reads it, pdfminer the glyphs).
 
         Every page object is visited, so the common one (a text object already read) costs
         a lookup and a count of its marks, nothing more.
         """
-        inserts: list[tuple[int, Char]] = []
+        positions: list[int] = []
+        spaces: list[Char] = []
         position = -1
         page, page_object, mark_count = self.page, calls.page_object, calls.object_mark_count
         for index in range(calls.page_object_count(page)):
@@ -262,9 +317,12 @@ class _PageReader:
                     continue
                 space = self._lost_space(text)
                 if space is not None:
-                    inserts.append((position + 1, space))
-        for at, space in reversed(inserts):
-            chars.insert(at, space)
+                    positions.append(position + 1)
+                    spaces.append(space)
+        if not spaces:
+            return chars
+        found = PageChars.of(spaces)
+        return PageChars(*(np.insert(column, positions, new) for column, new in zip(chars, found)))
 
     def _lost_space(self, obj: int) -> Char | None:
         """A space where pdfium dropped a text object for having (next to) no width.
@@ -291,12 +349,12 @@ class _PageReader:
         return self.turn.char(" ", low, y, low + place.c * place.size, y, place.upright)
 
 
-def _split_glyphs(chars: list[Char]) -> bool:
+def _split_glyphs(chars: PageChars) -> bool:
     """Whether two characters in a row share one box: pdfium splits a ligature glyph (``ff``
     mapped to two letters) into letters with the same box, where pdfminer keeps one
     character over the glyph's whole advance, which this reader cannot ask pdfium for."""
-    return any(a[1] == b[1] and a[2] == b[2] and not a[0].isspace()
-               for a, b in zip(chars, islice(chars, 1, None)))
+    x0, x1 = chars.x0, chars.x1
+    return bool(((x0[1:] == x0[:-1]) & (x1[1:] == x1[:-1]) & ~is_space(chars.codes[:-1])).any())
 
 
 def _codes(text: ctypes.c_void_p, count: int) -> str | None:
