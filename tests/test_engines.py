@@ -217,4 +217,23 @@ def test_auto_rereads_a_page_the_pdfium_reader_doubts(monkeypatch):
     monkeypatch.setitem(extract.READERS, "pdfium", doubting)
     assert extract_pdf(data, engine="pdfium").warnings == []
     assert extract_pdf(data, engine="pdfium") != extract_pdf(data, engine="pdfplumber")
-    assert extract_pdf(data, engine="auto") == extract_pdf(data, engine="pdfplumber")
+    reference = extract_pdf(data, engine="pdfplumber")
+    pdfplumber, reread = extract.READERS["pdfplumber"], []
+
+    def counting(source, **options):
+        for page in pdfplumber(source, **options):
+            reread.append(page)
+            yield page
+
+    monkeypatch.setitem(extract.READERS, "pdfplumber", counting)
+    assert extract_pdf(data, engine="auto") == reference
+    assert len(reread) == 1  # the slow reader reads that page alone, not the whole file
+
+
+@pytest.mark.parametrize("reader", [pdfium_pages, read_pdf_pages])
+def test_a_reader_reads_the_pages_it_is_asked_for(reader):
+    data = build_bol([BolInvoice("A1", items(9), rows_per_page=2)])
+    every = list(reader(data))
+    assert len(every) == 5
+    assert list(reader(data, pages={2, 5})) == [every[1], every[4]]
+    assert list(reader(data, pages=range(1, 3))) == every[:2]

@@ -11,6 +11,7 @@ finds no invoice at all, pdfplumber reads the whole file.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from itertools import count
 
 from .errors import NoInvoiceError
 from .model import Extraction
@@ -21,7 +22,8 @@ from .plumber_reader import read_pdf_pages
 
 Reader = Callable[..., Iterator[PageText]]
 
-# Each reader takes (source, max_pages=) and yields one PageText per page, in order.
+# Each reader takes (source, max_pages=, pages=) and yields one PageText per page, in
+# order: every page, or those whose numbers (from 1) are in ``pages``.
 READERS: dict[str, Reader] = {"pdfplumber": read_pdf_pages, "pdfium": pdfium_pages}
 ENGINES = ("auto", *sorted(READERS))
 
@@ -43,13 +45,16 @@ def extract_pdf(source: PdfSource, *, max_pages: int | None = None, engine: str 
     doubtful |= {number for number, reading in enumerate(readings, 1) if reading.doubtful}
     if not doubtful:
         return first
-    rereads = {page.number: page for page in _parsed(READERS["pdfplumber"](source, max_pages=max_pages))
-               if page.number in doubtful}
+    numbers = sorted(doubtful)
+    rereads = {page.number: page
+               for page in _parsed(READERS["pdfplumber"](source, max_pages=max_pages, pages=doubtful), numbers)}
     return assemble([rereads.get(page.number, page) for page in pages])
 
 
-def _parsed(pages: Iterable[PageText]) -> Iterator[PageParse]:
-    return (parse_page(number, page.lines, scanned=page.scanned) for number, page in enumerate(pages, 1))
+def _parsed(pages: Iterable[PageText], numbers: Iterable[int] | None = None) -> Iterator[PageParse]:
+    """Each page parsed, numbered from 1 or by ``numbers``."""
+    return (parse_page(number, page.lines, scanned=page.scanned)
+            for number, page in zip(count(1) if numbers is None else numbers, pages))
 
 
 def _doubtful_pages(extraction: Extraction, pages: list[PageParse]) -> set[int]:

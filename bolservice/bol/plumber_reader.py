@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import pdfplumber
 from pdfminer.pdfdocument import PDFDocument, PDFPasswordIncorrect
@@ -15,8 +15,10 @@ from pdfplumber.utils.exceptions import PdfminerException
 from .pdffile import PageText, PdfSource, check_page_count, checked_stream, unreadable
 
 
-def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterator[PageText]:
-    """Yield each page's text lines in page order, one page in memory at a time.
+def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None,
+                   pages: Collection[int] | None = None) -> Iterator[PageText]:
+    """Yield each page's text lines in page order, one page in memory at a time; with
+    ``pages`` (page numbers from 1), only those pages'.
 
     ``pdfplumber.PDF.pages`` would build every page up front and pdfminer would cache
     every decoded content stream, so memory would grow with the page count. Instead the
@@ -31,6 +33,8 @@ def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None) -> Iterat
                 check_page_count(_declared_page_count(pdf.doc), max_pages)
                 for number, page_object in enumerate(PDFPage.create_pages(pdf.doc), 1):
                     check_page_count(number, max_pages)
+                    if pages is not None and number not in pages:
+                        continue
                     page = Page(pdf, page_object, page_number=number, initial_doctop=0)
                     lines = (page.extract_text() or "").splitlines()
                     scanned = not page.chars and bool(page.images)
