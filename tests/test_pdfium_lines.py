@@ -100,6 +100,10 @@ CASES = {
         "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Italic.ttf", 3.3),
     "fractional /Widths, next column 3.05 pt on (DejaVuSans)": t.fractional_widths_drift("DejaVuSans", 3.05),
     "fractional /Widths, next column 3.05 pt on (LiberationSans)": t.fractional_widths_drift("LiberationSans", 3.05),
+    "ink left of its origin, next word 3.05 pt on (LiberationSerif)": t.ink_left_of_origin(
+        t.FONT_DIRS["LiberationSerif"], 3.05),
+    "ink left of its origin, next word 3.05 pt on (DejaVuSans)": t.ink_left_of_origin(DV, 3.05),
+    "ink left of its origin, next word 3.3 pt on (LiberationSans)": t.ink_left_of_origin(LS, 3.3),
     "glyphs below the descent (DejaVuSans)": t.deep_glyphs("DejaVuSans", "∫ ʒ ǯ Ç ̦ ̧"),
     "glyphs below the descent (LiberationSans)": t.deep_glyphs("LiberationSans", "Ç ̦ ̧ Ţ gjpqy"),
     "BOL with ZapfDingbats check boxes and a Symbol bullet": t.bol_with_checkboxes,

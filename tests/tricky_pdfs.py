@@ -600,6 +600,23 @@ def italic_overhang(font_path: str, gap: float) -> Callable[[], bytes]:
     return build
 
 
+def ink_left_of_origin(font_path: str, gap: float) -> Callable[[], bytes]:
+    """Words starting with a letter whose ink reaches left of its origin (``j``), each
+    ``gap`` pt after the previous word's advance: pdfminer measures the gap from the
+    origin, and splits the words when it is over 3 pt."""
+    def build():
+        name = font_path.rsplit("/", 1)[-1].split(".")[0]
+        if name not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(name, font_path))
+        def draw(c):
+            for n, word in enumerate(["Dear", "a", "to", "OK", "1,204"]):
+                y = 700 - 14 * n
+                text_at(c, 40, y, word, name, 12)
+                text_at(c, 40 + pdfmetrics.stringWidth(word, name, 12) + gap, y, "jump", name, 12)
+        return rl(draw)
+    return build
+
+
 def deep_glyphs(font: str, text: str) -> Callable[[], bytes]:
     """Glyphs that reach below the font's declared descent, next to Helvetica lines."""
     def draw(c):

@@ -25,6 +25,7 @@ double-precision arithmetic, so ties fall the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import NamedTuple
@@ -36,9 +37,11 @@ Y_TOLERANCE = 3.0
 
 # Written out as pdfplumber writes them (a translation table does it for the whole text).
 LIGATURES = str.maketrans({"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"})
+_LIGATURE = re.compile("[ﬀﬃﬄﬁﬂﬆﬅ]")
 
-# str.isspace() of every code point up to the last whitespace one (U+3000).
-_IS_SPACE = np.array([chr(code).isspace() for code in range(0x3001)])
+# str.isspace() of every code point up to the last whitespace one (U+3000), and one after
+# it that stands for all the higher ones.
+_IS_SPACE = np.array([chr(code).isspace() for code in range(0x3002)])
 _NEWLINE, _SPACE = ord("\n"), ord(" ")
 
 
@@ -86,23 +89,33 @@ def text_lines(chars: PageChars) -> list[str]:
     if not len(chars):
         return []
     turns = np.flatnonzero(chars.upright[1:] != chars.upright[:-1]) + 1
-    groups = [_group_words(chars, start, end) for start, end in pairwise([0, *turns.tolist(), len(chars)])]
-    codes = np.concatenate([codes for codes, _, _ in groups])
-    offsets = np.cumsum([0] + [len(codes) for codes, _, _ in groups[:-1]])
-    starts = np.concatenate([group_starts + offset for (_, group_starts, _), offset in zip(groups, offsets)])
-    line = _clusters(np.concatenate([tops for _, _, tops in groups]))
+    if len(turns):
+        groups = [_group_words(chars, start, end) for start, end in pairwise([0, *turns.tolist(), len(chars)])]
+        offsets = np.cumsum([0] + [len(codes) for codes, _, _ in groups[:-1]])
+        codes, starts, tops = (np.concatenate(column) for column in zip(*groups))
+        starts += np.repeat(offsets, [len(group_starts) for _, group_starts, _ in groups])
+    else:
+        codes, starts, tops = _group_words(chars, 0, len(chars))
+    if not len(starts):
+        return []
+    line = _clusters(tops)
     # Before each word but the first: a line break where the line changes, else a space.
     separators = np.where(line[1:] != line[:-1], _NEWLINE, _SPACE).astype(np.uint32)
     text = np.insert(codes, starts[1:], separators).tobytes().decode("utf-32-le", "surrogatepass")
+    if _LIGATURE.search(text):
+        text = text.translate(LIGATURES)
     # pdfplumber's caller splits its text the same way (str.splitlines knows more breaks).
-    return text.translate(LIGATURES).splitlines()
+    return text.splitlines()
 
 
 def _clusters(values: np.ndarray, tolerance: float = Y_TOLERANCE) -> np.ndarray:
-    """Each value's cluster: the distinct values, sorted, chained while within ``tolerance``."""
-    distinct = np.unique(values)
-    ids = np.concatenate(([0], np.cumsum(distinct[1:] > distinct[:-1] + tolerance)))
-    return ids[np.searchsorted(distinct, values)]
+    """Each value's cluster: the distinct values, sorted, chained while within ``tolerance``
+    (a repeated value is within it of itself, so sorting all of them does)."""
+    order = np.argsort(values)
+    ordered = values[order]
+    ids = np.empty(len(values), dtype=np.int64)
+    ids[order] = np.cumsum(np.concatenate(([False], ordered[1:] > ordered[:-1] + tolerance)))
+    return ids
 
 
 def _group_words(chars: PageChars, start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -130,5 +143,4 @@ def _group_words(chars: PageChars, start: int, end: int) -> tuple[np.ndarray, np
 
 def is_space(codes: np.ndarray) -> np.ndarray:
     """``str.isspace()`` of each code point."""
-    known = codes < len(_IS_SPACE)
-    return _IS_SPACE[np.where(known, codes, 0)] & known
+    return _IS_SPACE[np.minimum(codes, len(_IS_SPACE) - 1)]

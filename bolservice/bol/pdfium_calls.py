@@ -67,8 +67,6 @@ form_object = _bind("FPDFFormObj_GetObject", ctypes.c_void_p)
 font_ascent = _bind("FPDFFont_GetAscent", ctypes.c_int)
 font_descent = _bind("FPDFFont_GetDescent", ctypes.c_int)
 font_base_name = _bind("FPDFFont_GetBaseFontName", ctypes.c_size_t)
-font_italic_angle = _bind("FPDFFont_GetItalicAngle", ctypes.c_int)
-font_flags = _bind("FPDFFont_GetFlags", ctypes.c_int)
 glyph_width = _bind("FPDFFont_GetGlyphWidth", ctypes.c_int)
 
 TEXT, IMAGE, FORM = pdfium_c.FPDF_PAGEOBJ_TEXT, pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM

@@ -11,7 +11,6 @@ from pdfminer.fontmetrics import FONT_METRICS
 from . import pdfium_calls as calls
 from .lines import Char
 
-_ITALIC_FLAG = 1 << 6  # the font descriptor's /Flags bit 7
 # Standard symbol fonts: pdfium reads their built-in encodings (Greek, dingbats), pdfminer
 # reads the codes as Latin letters.
 _SYMBOL_FONTS = frozenset({b"Symbol", b"ZapfDingbats"})
@@ -23,9 +22,8 @@ class Font:
 
     address: int
     descent: float         # pdfminer's
-    pdfium_ascent: float   # the span of pdfium's loose box, when no ink widens it
+    pdfium_ascent: float   # pdfium's, the top and bottom of its loose box when no ink widens it
     pdfium_descent: float
-    italic: bool           # its glyphs may reach past their advance
     doubtful: bool         # pdfminer maps its codes otherwise (Symbol, ZapfDingbats)
 
 
@@ -34,9 +32,9 @@ class Placement:
     """What every character of one text object shares.
 
     ``a b c d`` are the object's matrix and ``size`` its font size in text space. ``inline``
-    says the reading loop places the characters itself: level text (b = c = 0, as in nearly
-    every BOL) on an unrotated page. ``scale`` is pdfminer's signed box height, ``span`` the
-    height of pdfium's loose box when no glyph's ink widens it.
+    says the reader places the characters from their loose boxes: level text (b = c = 0, as
+    in nearly every BOL) on an unrotated page. ``scale`` is pdfminer's signed box height.
+    ``number`` tells it from the document's other placements.
     """
 
     a: float
@@ -48,7 +46,7 @@ class Placement:
     upright: bool
     inline: bool
     scale: float
-    span: float
+    number: int
 
     @property
     def level(self) -> bool:
@@ -57,11 +55,25 @@ class Placement:
 
 @dataclass
 class Known:
-    """What a document's pages share, worked out once: fonts, and placements by font, size,
-    matrix and page rotation."""
+    """What a document's pages share, worked out once: fonts, placements by font, size,
+    matrix and page rotation, and glyphs' widths."""
 
     fonts: dict[int, Font] = field(default_factory=dict)
     placements: dict[tuple, Placement] = field(default_factory=dict)
+    widths: dict[tuple[int, float, int], float | None] = field(default_factory=dict)
+    # A glyph's advance along the baseline, by placement number << 21 | code point.
+    advances: dict[int, float] = field(default_factory=dict)
+
+    def glyph_width(self, font: Font, size: float, code: int) -> float | None:
+        """The advance of the font's glyph for a code point at a size, in text space; None
+        where pdfium cannot map the code point back to a glyph of the font."""
+        key = (font.address, size, code)
+        if key not in self.widths:
+            width = ctypes.c_float()
+            found = calls.glyph_width(ctypes.c_void_p(font.address), ctypes.c_uint32(code), ctypes.c_float(size),
+                                      ctypes.byref(width))
+            self.widths[key] = width.value if found else None
+        return self.widths[key]
 
 
 def font_of(address: int) -> Font:
@@ -71,9 +83,6 @@ def font_of(address: int) -> Font:
     pdfium_descent = value.value
     calls.font_ascent(font, ctypes.c_float(1.0), ctypes.byref(value))
     pdfium_ascent = value.value
-    angle = ctypes.c_int()
-    italic = bool(calls.font_italic_angle(font, ctypes.byref(angle)) and angle.value) or bool(
-        calls.font_flags(font) & _ITALIC_FLAG)
     length = calls.font_base_name(font, None, 0)
     name = ctypes.create_string_buffer(length)
     calls.font_base_name(font, name, length)
@@ -83,7 +92,7 @@ def font_of(address: int) -> Font:
         descent = -abs(float(metrics[0].get("Descent", 0))) / 1000
     else:
         descent = -abs(pdfium_descent)  # the descriptor's /Descent, forced negative, as pdfium reads it
-    return Font(address, descent, pdfium_ascent, pdfium_descent, italic, doubtful=name.value in _SYMBOL_FONTS)
+    return Font(address, descent, pdfium_ascent, pdfium_descent, doubtful=name.value in _SYMBOL_FONTS)
 
 
 class Turn:

@@ -29,15 +29,17 @@ import ctypes
 import math
 import os
 import re
+import threading
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from itertools import repeat
+from typing import BinaryIO
 
 import numpy as np
 import pypdfium2
 
 from . import pdfium_calls as calls
-from .errors import UnreadablePdfError
+from .errors import BolInputError, UnreadablePdfError
 from .lines import Char, PageChars, codes_of, is_space, text_lines
 from .pdffile import PageText, PdfSource, check_page_count, checked_stream, unreadable
 from .pdfium_placing import Font, Known, Placement, Turn, font_of
@@ -46,8 +48,9 @@ from .pdfium_placing import Font, Known, Placement, Turn, font_of
 _EPSILON = 1e-3
 # pdfium leaves text objects narrower than this out of its text layer.
 _DROPPED_WIDTH = 0.01
-# What pdfium generates: spaces and line breaks. Only these need the extra call to ask.
-_GENERATED_KINDS = codes_of(" \r\n")
+# What pdfium generates: spaces and line breaks (code points up to the space's, and one
+# standing for all higher). Only these need the extra call to ask.
+_GENERATED_KINDS = np.array([chr(code) in " \r\n" for code in range(ord(" ") + 2)])
 # pdfium marks a hyphen that ends a line of text as a hyphenation mark; it is printed text.
 _HYPHEN_MARKS = str.maketrans({"\x02": "-", "\ufffe": "-"})
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -66,20 +69,37 @@ def pdfium_pages(source: PdfSource, *, max_pages: int | None = None,
     """Each page's lines, in page order, one page in memory at a time; with ``pages``
     (page numbers from 1), only those pages'."""
     with checked_stream(source) as stream:
-        try:
-            # A path or bytes let pdfium read natively; a stream is read through callbacks.
-            document = pypdfium2.PdfDocument(source if isinstance(source, str | os.PathLike | bytes) else stream)
-        except pypdfium2.PdfiumError as error:
-            message = str(error)
-            raise unreadable(message, encrypted="password" in message.lower()) from error
+        document = _open(source, stream)
         try:
             check_page_count(len(document), max_pages)
-            raw, known, sweeps = calls.handle(document.raw), Known(), _Sweeps()
+            raw, known, sweeps = calls.handle(document.raw), Known(), _Sweeps.of_this_thread()
             for index in range(len(document)):
                 if pages is None or index + 1 in pages:
                     yield _read_page(raw, index, known, sweeps)
         finally:
             document.close()
+
+
+def pdfium_page_count(source: PdfSource) -> int | None:
+    """How many pages pdfium finds in the PDF; None if it cannot open it."""
+    try:
+        with checked_stream(source) as stream:
+            document = _open(source, stream)
+            try:
+                return len(document)
+            finally:
+                document.close()
+    except BolInputError:
+        return None
+
+
+def _open(source: PdfSource, stream: BinaryIO) -> pypdfium2.PdfDocument:
+    try:
+        # A path or bytes let pdfium read natively; a stream is read through callbacks.
+        return pypdfium2.PdfDocument(source if isinstance(source, str | os.PathLike | bytes) else stream)
+    except pypdfium2.PdfiumError as error:
+        message = str(error)
+        raise unreadable(message, encrypted="password" in message.lower()) from error
 
 
 def _read_page(document: ctypes.c_void_p, index: int, known: Known, sweeps: _Sweeps) -> PageText:
@@ -109,8 +129,8 @@ def _read_page(document: ctypes.c_void_p, index: int, known: Known, sweeps: _Swe
 class _Slots:
     """Room for pdfium to write a row of values per character or text object, with a
     pointer to each slot (or to each value of a row, for functions that take one per
-    value), made once per document and grown as pages need: a sweep of calls then writes
-    straight into an array the reader computes on."""
+    value), grown as pages need: a sweep of calls then writes straight into an array the
+    reader computes on."""
 
     def __init__(self, dtype: type, width: int, *, pointer_per_value: bool = False) -> None:
         self.array = np.empty((0, width), dtype=dtype)
@@ -130,8 +150,18 @@ class _Slots:
 
 
 class _Sweeps:
-    """The slots of a document's reading: pdfium's answers for a page's characters and
-    text objects, each kind in its own array."""
+    """The slots of a reading: pdfium's answers for a page's characters and text objects,
+    each kind in its own array. Made once per thread (making the pointers costs as much as
+    a short document's read); documents read in turn share them, since a page's reading
+    is done with them before the next page is read."""
+
+    _local = threading.local()
+
+    @classmethod
+    def of_this_thread(cls) -> _Sweeps:
+        if not hasattr(cls._local, "sweeps"):
+            cls._local.sweeps = cls()
+        return cls._local.sweeps
 
     def __init__(self) -> None:
         self.boxes = _Slots(np.float32, 4)  # a character's loose box: left, top, right, bottom
@@ -160,8 +190,9 @@ class _PageReader:
         pdfium is asked for every character's text object and loose box in two sweeps, for
         placement and baseline once per text object, and the rest is worked out on whole
         columns. A character is placed by its loose box when its text object is level on an
-        unrotated page (as in nearly every BOL) and the box has its font's span (no ink
-        widened it, so its sides are the origin and the advance's end); others the slow way.
+        unrotated page (as in nearly every BOL) and the box is as wide as the glyph's advance
+        (no ink widened it, so its sides are the origin and the advance's end); others the
+        slow way.
         """
         text = self.text
         count = calls.count_chars(text)
@@ -173,21 +204,23 @@ class _PageReader:
         # pdfium's own characters: those of no text object, and the spaces and line breaks
         # it generates though it names the text object they follow.
         printed = objects != 0
-        for index in np.flatnonzero(printed & np.isin(points, _GENERATED_KINDS)).tolist():
+        for index in np.flatnonzero(printed & _GENERATED_KINDS[np.minimum(points, len(_GENERATED_KINDS) - 1)]).tolist():
             printed[index] = not calls.is_generated(text, index)
         indices = np.flatnonzero(printed)
         points, objects, box = points[indices], objects[indices], box[indices]
         # A text object's characters come one after another: a run each.
-        starts = np.flatnonzero(np.diff(objects, prepend=0))
-        run_objects = objects[starts].tolist()
-        shared = self._shared(indices[starts].tolist(), run_objects, sweeps)
-        top, bottom, span, upright = (np.repeat(column, np.diff(starts, append=len(points))) for column in shared)
+        starts = np.flatnonzero(np.concatenate((objects[:1] != 0, objects[1:] != objects[:-1])))
+        run_objects, first = objects[starts].tolist(), indices[starts].tolist()
+        places = self._placements(first, run_objects, sweeps)
+        lengths = np.diff(starts, append=len(points))
+        top, bottom = (np.repeat(side, lengths) for side in self._across(places, first, sweeps))
         left = self.turn.box[0]
-        columns = [box[:, 0] - left, box[:, 2] - left, top, bottom, upright]
-        # The box's height is its font's span (NaN for an object placed the slow way).
-        for at in np.flatnonzero(~(np.abs(box[:, 1] - box[:, 3] - span) < _EPSILON)).tolist():
+        columns = [box[:, 0] - left, box[:, 2] - left, top, bottom,
+                   np.repeat(np.array([place.upright for place in places], dtype=bool), lengths)]
+        advance = self._advances(places, lengths, points)
+        for at in np.flatnonzero(~(np.abs(box[:, 2] - box[:, 0] - advance) < _EPSILON)).tolist():
             index, char, place = int(indices[at]), chr(points[at]), self.placements[int(objects[at])]
-            if place.inline:  # ink widened the box, or the font is italic
+            if place.inline:  # ink widened the box
                 columns[0][at], columns[1][at] = (side - left for side in self._along(index, char, place, box[at]))
             else:
                 for column, value in zip(columns, self._turned_char(index, char, place, box[at])[1:]):
@@ -198,10 +231,8 @@ class _PageReader:
         ends = np.append(starts[1:], len(points)) - 1
         return self._restore_lost_spaces(chars, dict(zip(run_objects, ends.tolist())))
 
-    def _shared(self, first: list[int], objects: list[int], sweeps: _Sweeps) -> tuple[np.ndarray, ...]:
-        """What the characters of each text object share, given the objects and their first
-        characters: top, bottom, the span of a loose box that places them (NaN: place each
-        the slow way), and uprightness."""
+    def _placements(self, first: list[int], objects: list[int], sweeps: _Sweeps) -> list[Placement]:
+        """Each text object's placement, given the objects and their first characters."""
         text, count = self.text, len(objects)
         matrices = sweeps.matrices.sweep(calls.char_matrix, count, repeat(text, count), first)
         sizes = sweeps.sizes.sweep(calls.object_font_size, count, map(ctypes.c_void_p, objects))
@@ -209,19 +240,37 @@ class _PageReader:
                    repeat(self.turn.rotation))
         places = list(map(self._known_placement, keys))
         self.placements.update(zip(objects, places))
-        # A level object's characters share pdfminer's box across the baseline (page unrotated).
+        return places
+
+    def _across(self, places: list[Placement], first: list[int], sweeps: _Sweeps) -> tuple[np.ndarray, np.ndarray]:
+        """pdfminer's top and bottom of each level text object's characters on an unrotated
+        page (NaN for the others), given the objects' placements and first characters."""
+        count = len(places)
         inline = np.array([place.inline for place in places], dtype=bool)
         scale = np.array([place.scale for place in places], dtype=np.float64)
         descent = np.array([place.font.descent for place in places], dtype=np.float64)
-        low = sweeps.origins.sweep(calls.char_origin, count, repeat(text, count), first)[:, 1] + scale * descent
+        low = sweeps.origins.sweep(calls.char_origin, count, repeat(self.text, count), first)[:, 1] + scale * descent
         high = low + scale
         page_top = self.turn.box[3]
-        top = np.where(inline, page_top - np.maximum(low, high), np.nan)
-        bottom = np.where(inline, page_top - np.minimum(low, high), np.nan)
-        # Italic glyphs reach past their advance without widening the box's height.
-        span = np.array([place.span if place.inline and not place.font.italic else math.nan for place in places],
-                        dtype=np.float64)
-        return top, bottom, span, np.array([place.upright for place in places], dtype=bool)
+        return (np.where(inline, page_top - np.maximum(low, high), np.nan),
+                np.where(inline, page_top - np.minimum(low, high), np.nan))
+
+    def _advances(self, places: list[Placement], lengths: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Each character's advance along the baseline: its glyph's width in the object's
+        font, size and matrix (NaN for a character of an object not inline, or whose glyph
+        pdfium cannot find). Worked out once per placement and code point."""
+        keys = (np.repeat(np.array([place.number for place in places], dtype=np.int64), lengths) << 21) | points
+        ordered = np.sort(keys)
+        distinct = ordered[np.concatenate((ordered[:1] == ordered[:1], ordered[1:] != ordered[:-1]))]
+        known, numbered = self.known.advances, {place.number: place for place in places}
+        advances = [known[key] if key in known else self._advance(key, numbered[key >> 21])
+                    for key in distinct.tolist()]
+        return np.array(advances, dtype=np.float64)[np.searchsorted(distinct, keys)]
+
+    def _advance(self, key: int, place: Placement) -> float:
+        width = self.known.glyph_width(place.font, place.size, key & 0x1FFFFF) if place.inline else None
+        advance = self.known.advances[key] = math.nan if width is None else abs(place.a * width)
+        return advance
 
     def _along(self, index: int, char: str, place: Placement, box: np.ndarray) -> tuple[float, float]:
         """pdfminer's x0 and x1 of a level character whose ink may widen its loose box.
@@ -243,12 +292,11 @@ class _PageReader:
         forwards = place.a > 0
         if (forwards and right is not None) or (not forwards and left is not None):
             return (origin, right) if forwards else (left, origin)
-        width = ctypes.c_float()
-        if not calls.glyph_width(ctypes.c_void_p(place.font.address), ctypes.c_uint32(ord(char)),
-                                 ctypes.c_float(place.size), ctypes.byref(width)):
+        width = self.known.glyph_width(place.font, place.size, ord(char))
+        if width is None:
             self.doubtful = True
             return box_left, box_right
-        end = origin + place.a * width.value
+        end = origin + place.a * width
         return (origin, end) if forwards else (end, origin)
 
     def _turned_char(self, index: int, char: str, place: Placement, box: np.ndarray) -> Char:
@@ -289,8 +337,8 @@ class _PageReader:
         ta, tb, tc, td = self.turn.matrix(a, b, c, d)
         scale = d * size
         return Placement(a, b, c, d, size, font, upright=ta * td > 0 and tb * tc <= 0,
-                          inline=b == 0 and c == 0 and scale != 0 and not self.turn.rotation,
-                          scale=scale, span=abs(scale) * (font.pdfium_ascent - font.pdfium_descent))
+                          inline=b == 0 and c == 0 and scale != 0 and not self.turn.rotation, scale=scale,
+                          number=len(self.known.placements))
 
     def _restore_lost_spaces(self, chars: PageChars, last_of_object: dict[int, int]) -> PageChars:
         """Put back the spaces pdfium left out, after the object printed before them; and
