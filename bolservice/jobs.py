@@ -10,12 +10,14 @@ import asyncio
 import json
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from .bol import UnusableContentError, extract_pdf, extraction_records, merge, read_spreadsheet, write_bol_csv
+from .bol import (PageText, UnusableContentError, extract_pdf, extraction_records, first_reading, merge,
+                  pdfium_page_count, read_spreadsheet, write_bol_csv)
 from .bol.model import Extraction
 
 
@@ -68,13 +70,42 @@ class MergeOutput:
     summary: dict
 
 
-def pdf_job(pdf_path: str, max_pages: int, engine: str = "auto") -> PdfOutput:
-    extraction = extract_pdf(pdf_path, max_pages=max_pages, engine=engine)
+# A PDF of at least this many pages is read in page ranges by all the pool's processes at
+# once, then parsed as a whole by one. A shorter one is read and parsed by one job: for it,
+# parallel reading would save less than a second job's round trip costs.
+SPLIT_PAGES = 40
+
+
+@dataclass
+class PdfPart:
+    """What one of the jobs reading a PDF together found: its page range's first reading;
+    or, when the PDF was too short to split, the whole output (the first job's; the others
+    find nothing)."""
+
+    readings: list[PageText]
+    output: PdfOutput | None = None
+
+
+def pdf_job(pdf_path: str, max_pages: int, engine: str = "auto",
+            readings: list[PageText] | None = None) -> PdfOutput:
+    """Parse a PDF into its CSV, its extraction and a summary; ``readings``, its pages'
+    first reading (``pdf_part_job``), when it was made beforehand."""
+    extraction = extract_pdf(pdf_path, max_pages=max_pages, engine=engine, readings=readings)
     return PdfOutput(
         csv=write_bol_csv(extraction_records(extraction)).encode(),
         extraction=json.dumps(extraction.to_dict()).encode(),
         summary=extraction.summary(),
     )
+
+
+def pdf_part_job(pdf_path: str, max_pages: int, engine: str, part: int, parts: int) -> PdfPart:
+    """Part ``part`` of ``parts`` jobs that read a PDF at once, each its own page range."""
+    count = pdfium_page_count(pdf_path)
+    if count is None or count < SPLIT_PAGES or count > max_pages:
+        # One job does it all; a PDF pdfium cannot open is left to the engine to report.
+        return PdfPart([], pdf_job(pdf_path, max_pages, engine) if part == 0 else None)
+    pages = range(1 + part * count // parts, 1 + (part + 1) * count // parts)
+    return PdfPart(first_reading(pdf_path, engine=engine, max_pages=max_pages, pages=pages))
 
 
 def merge_job(extraction_path: str, sheet_path: str) -> MergeOutput:
@@ -137,14 +168,34 @@ class JobPool:
                     process.kill()
 
     async def run(self, function: Callable, *args):
-        """Run ``function(*args)`` in a child; a job broken by another's failure runs once more."""
+        """Run ``function(*args)`` in a child, as one admitted piece of work."""
+        async with self.admitted():
+            return await self.call(function, *args)
+
+    @asynccontextmanager
+    async def admitted(self) -> AsyncIterator[None]:
+        """Count one piece of work, of one job or several, against ``max_queue``."""
         if self.active >= self.max_queue:
             raise Overloaded()
         self.active += 1
         try:
-            return await self._run(function, args, self.timeout)
+            yield
         finally:
             self.active -= 1
+
+    async def call(self, function: Callable, *args):
+        """Run ``function(*args)`` in a child (inside ``admitted``); a job broken by another's
+        failure runs once more."""
+        return await self._run(function, args, self.timeout)
+
+    async def call_each(self, function: Callable, arguments: list[tuple]) -> list:
+        """Run ``function`` once per tuple of ``arguments``, at once (inside ``admitted``);
+        once all have ended, the results in order, or the first error."""
+        results = await asyncio.gather(*(self.call(function, *args) for args in arguments), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return results
 
     async def probe(self, timeout: float) -> bool:
         """Whether a child answers a no-op job; also starts the children. Outside the cap:

@@ -114,6 +114,50 @@ def test_the_pdf_job_reads_with_the_engine_it_is_given(tmp_path):
         pdf_job(str(path), 100, "fast")
 
 
+def long_bol(tmp_path) -> str:
+    """45 pages of 15 three-page invoices, on disk as the job pool reads it."""
+    path = tmp_path / "long.pdf"
+    path.write_bytes(build_bol([BolInvoice(f"R{k}", items(5), rows_per_page=2) for k in range(15)]))
+    return str(path)
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_a_long_pdf_read_in_page_ranges_gives_what_one_job_gives(tmp_path, parts):
+    from bolservice.jobs import SPLIT_PAGES, pdf_job, pdf_part_job
+
+    path = long_bol(tmp_path)
+    found = [pdf_part_job(path, 100, "auto", part, parts) for part in range(parts)]
+    assert all(part.output is None for part in found) and 45 >= SPLIT_PAGES
+    readings = [reading for part in found for reading in part.readings]
+    assert len(readings) == 45 and all(part.readings for part in found)
+    assert readings == list(pdfium_pages(path))
+    assert pdf_job(path, 100, "auto", readings) == pdf_job(path, 100)
+
+
+def test_a_short_pdf_is_read_whole_by_the_first_of_the_parts(tmp_path):
+    from bolservice.jobs import pdf_job, pdf_part_job
+
+    path = tmp_path / "short.pdf"
+    path.write_bytes(PDF)
+    first, second = (pdf_part_job(str(path), 100, "auto", part, 2) for part in range(2))
+    assert first.output == pdf_job(str(path), 100) and first.readings == []
+    assert second.output is None and second.readings == []
+
+
+def test_a_pdf_the_parts_cannot_read_is_refused_by_the_first_alone(tmp_path):
+    from bolservice.jobs import pdf_part_job
+
+    path = long_bol(tmp_path)
+    with pytest.raises(TooManyPagesError):
+        pdf_part_job(path, 40, "auto", 0, 2)
+    assert pdf_part_job(path, 40, "auto", 1, 2).output is None
+    damaged = tmp_path / "damaged.pdf"
+    damaged.write_bytes(PDF[:200])
+    with pytest.raises(BolInputError):
+        pdf_part_job(str(damaged), 100, "auto", 0, 2)
+    assert pdf_part_job(str(damaged), 100, "auto", 1, 2) == pdf_part_job(path, 40, "auto", 1, 2)
+
+
 def scan_page(canvas) -> None:
     """A page that is only a picture of a BOL, as a scanner makes it."""
     from PIL import Image, ImageDraw

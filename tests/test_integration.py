@@ -194,3 +194,19 @@ def test_bad_sids_are_400_everywhere_and_touch_nothing_outside_the_root(server, 
         before_outside - {p.name for p in outside.glob("server-*.log")}
     assert set(os.listdir(server.root)) == before_root
     assert tree(sentinel) == {"keep.txt"} and (sentinel / "keep.txt").read_text() == "keep"
+
+
+def test_a_long_pdf_read_in_page_ranges_by_both_pool_processes_gives_the_whole_csv(server):
+    """A PDF of SPLIT_PAGES pages or more is read half by each pool process; invoices that
+    run across the halves' border come out whole, as one process would read them."""
+    from bolservice.jobs import SPLIT_PAGES
+
+    invoices = [BolInvoice(f"L{k:03d}", [Item(f"{n + 1:,}", f"S{k}-{n}", f"{(n + 1) * 1200:,}", "KNIT TOP",
+                                              f"{n + 1},{k:03d}.50") for n in range(7)], rows_per_page=2)
+                for k in range(11)]
+    pdf = build_bol(invoices)
+    assert len(extract_pdf(pdf).invoices) == 11 and SPLIT_PAGES <= 4 * 11
+    sid = new_sid()
+    with server.client() as client:
+        assert upload(client, sid, pdf).json()["pages"] == 44
+        assert download(client, sid).content == pdf_csv(pdf)

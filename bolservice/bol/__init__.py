@@ -20,13 +20,13 @@ from .errors import (
     UnusableContentError,
 )
 from .export import BOL_COLUMNS, extraction_records, write_bol_csv
-from .extract import ENGINES, extract_pdf
+from .extract import ENGINES, extract_pdf, first_reading
 from .merge import MergeResult, merge
 from .model import Extraction, Invoice, PdfRow, ReportWarning
 from .parse import assemble, parse_page
 from .spreadsheet import Spreadsheet, read_spreadsheet
 from .pdffile import PageText, PdfSource
-from .pdfium_reader import pdfium_pages
+from .pdfium_reader import pdfium_page_count, pdfium_pages
 from .plumber_reader import read_pdf_pages
 
 __all__ = [
@@ -35,6 +35,6 @@ __all__ = [
     "NotASpreadsheetError", "PageText", "PdfRow", "PdfSource", "ReportWarning", "Spreadsheet",
     "TooManyPagesError", "UnreadablePdfError", "UnreadableSpreadsheetError",
     "UnsupportedFileError", "UnusableContentError", "assemble", "extract_pdf",
-    "extraction_records", "merge", "parse_page", "pdfium_pages", "read_pdf_pages", "read_spreadsheet",
+    "extraction_records", "first_reading", "merge", "parse_page", "pdfium_page_count", "pdfium_pages", "read_pdf_pages", "read_spreadsheet",
     "write_bol_csv",
 ]

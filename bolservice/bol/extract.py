@@ -10,7 +10,7 @@ finds no invoice at all, pdfplumber reads the whole file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import count
 
 from .errors import NoInvoiceError
@@ -28,13 +28,25 @@ READERS: dict[str, Reader] = {"pdfplumber": read_pdf_pages, "pdfium": pdfium_pag
 ENGINES = ("auto", *sorted(READERS))
 
 
-def extract_pdf(source: PdfSource, *, max_pages: int | None = None, engine: str = "auto") -> Extraction:
-    """Read a BOL PDF into its invoices, rows and report."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown PDF engine {engine!r}; use one of {', '.join(ENGINES)}")
+def first_reading(source: PdfSource, *, engine: str = "auto", max_pages: int | None = None,
+                  pages: Collection[int] | None = None) -> list[PageText]:
+    """The pages' first reading, in page order: ``engine``'s, pdfium's for auto. A long PDF
+    can be read in page ranges by several processes, and the readings joined for
+    ``extract_pdf``."""
+    _check(engine)
+    return list(READERS["pdfium" if engine == "auto" else engine](source, max_pages=max_pages, pages=pages))
+
+
+def extract_pdf(source: PdfSource, *, max_pages: int | None = None, engine: str = "auto",
+                readings: list[PageText] | None = None) -> Extraction:
+    """Read a BOL PDF into its invoices, rows and report; ``readings``, every page's first
+    reading, when it was made beforehand."""
+    _check(engine)
+    if readings is None:
+        readings = first_reading(_rereadable(source) if engine == "auto" else source,
+                                 engine=engine, max_pages=max_pages)
     if engine != "auto":
-        return assemble(_parsed(READERS[engine](source, max_pages=max_pages)))
-    readings = list(READERS["pdfium"](_rereadable(source), max_pages=max_pages))
+        return assemble(_parsed(readings))
     pages = list(_parsed(readings))
     try:
         first = assemble(pages)
@@ -49,6 +61,11 @@ def extract_pdf(source: PdfSource, *, max_pages: int | None = None, engine: str 
     rereads = {page.number: page
                for page in _parsed(READERS["pdfplumber"](source, max_pages=max_pages, pages=doubtful), numbers)}
     return assemble([rereads.get(page.number, page) for page in pages])
+
+
+def _check(engine: str) -> None:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown PDF engine {engine!r}; use one of {', '.join(ENGINES)}")
 
 
 def _parsed(pages: Iterable[PageText], numbers: Iterable[int] | None = None) -> Iterator[PageParse]:
