@@ -68,3 +68,38 @@ def blank_pages_pdf(pages: int) -> bytes:
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def plain_bol_pdf(lines: list[str], size: float = 9) -> bytes:
+    """A one-page BOL drawn without compression (its structure can be damaged byte by byte),
+    in a font small enough for a line of thousands of digits to stay on the page."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pageCompression=0)
+    pdf.setFont("Helvetica", size)
+    for number, line in enumerate(lines):
+        pdf.drawString(20, 760 - 12 * number, line)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+BOL_LINES = ["BILL OF LADING A100001", "CARTONS STYLE PIECES DESCRIPTION WEIGHT", "12 ST1001 144 MENS KNIT TOP 35.50",
+             "12 TOTAL CARTONS 144 TOTAL PIECES TOTAL VOL / WGT 35.50", "45.60", "SHIPPING INSTRUCTIONS: DOCK 4"]
+
+
+def bol_with_line(index: int, line: str) -> bytes:
+    """The plain BOL with one line replaced; a line of thousands of digits in a 0.1 pt font."""
+    lines = list(BOL_LINES)
+    lines[index] = line
+    return plain_bol_pdf(lines, size=0.1 if len(line) > 200 else 9)
+
+
+def with_media_box(pdf: bytes, box: bytes) -> bytes:
+    """The PDF with its page's MediaBox written as ``box`` (the same length keeps the xref)."""
+    start = pdf.index(b"/MediaBox [") + len(b"/MediaBox ")
+    end = pdf.index(b"]", start) + 1
+    return pdf[:start] + box.ljust(end - start) + pdf[end:]

@@ -9,9 +9,10 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bolservice.bol import BolInputError, merge, read_spreadsheet
+from bolservice.bol import ENGINES, BolInputError, extract_pdf, merge, read_spreadsheet
 from bolservice.bol.parse import assemble, parse_page
 from tests.bolpdf import BolInvoice, Item
+from tests.hostile import BOL_LINES, plain_bol_pdf
 from tests.support import extract
 
 # Lines made of the tokens the parser reacts to, so random input reaches every branch.
@@ -64,3 +65,22 @@ def test_merge_takes_any_table(header, rows, delimiter):
     assert len(result.records) == len(EXTRACTION.rows)
     assert result.rows_matched + result.file_rows_unmatched == result.rows_in_file
     assert result.rows_matched + result.pdf_rows_unmatched == len(EXTRACTION.rows)
+
+
+PLAIN_BOL = plain_bol_pdf(BOL_LINES)
+# What damage looks like where it hurts: numbers out of range, keywords and delimiters in
+# the wrong place, a page tree that points at itself.
+DAMAGE = st.sampled_from([b"1e30", b"-1", b"99999999999999999999", b"0", b"/Kids [2 0 R]", b"R", b"obj", b"<<",
+                          b">>", b"[", b"]", b"(", b")", b"/Type", b"null", b"3.4e38", b"nan", b" ", b"\x00"]) | st.binary(
+    min_size=1, max_size=4)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(PLAIN_BOL) - 1), DAMAGE, st.integers(0, 20)), min_size=1, max_size=4))
+def test_every_engine_takes_any_damaged_pdf(edits):
+    data = bytearray(PLAIN_BOL)
+    for at, patch, cut in edits:
+        data[at:at + cut] = patch
+    for engine in ENGINES:
+        with contextlib.suppress(BolInputError):
+            extract_pdf(bytes(data), engine=engine)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.bolpdf import BolInvoice, build_bol, render, text_line
-from tests.hostile import blank_pages_pdf, entity_bomb_xlsx, xlsx, zip_bomb_xlsx
+from tests.hostile import (BOL_LINES, blank_pages_pdf, bol_with_line, entity_bomb_xlsx, plain_bol_pdf,
+                           with_media_box, xlsx, zip_bomb_xlsx)
 from tests.test_api import MERGED, PDF, download, merged_workspace
 
 
@@ -53,6 +54,15 @@ CORPUS = {
     "2,001 blank pages": (pdf_file(blank_pages_pdf(2001)), 422, "more than 2000 pages"),
     "PDF with no invoice": (pdf_file(render([[text_line("QUARTERLY MEMO 2026")]])), 422, "no invoice"),
     "invoice without rows": (pdf_file(build_bol([BolInvoice("A7", [])])), 422, "no invoice rows"),
+    "a weight of 30 digits": (pdf_file(bol_with_line(2, "12 ST1001 144 MENS TOP " + "1" * 30 + ".00")), 422,
+                              "page 1: a figure of 32 digits"),
+    "pieces of 5,000 digits": (pdf_file(bol_with_line(2, "12 ST1001 " + "9" * 5000 + " TOP 35.50")), 422,
+                               "a figure of 5000 digits"),
+    "totals of 5,000 digits": (pdf_file(bol_with_line(3, "9" * 5000 + " TOTAL CARTONS 144 TOTAL PIECES TOTAL "
+                                                      "VOL / WGT 35.50")), 422, "a figure of 5000 digits"),
+    "a cube of 5,000 digits": (pdf_file(bol_with_line(4, "9" * 5000 + ".00")), 422, "a figure of 5002 digits"),
+    "a page box of [0 0 1e30 1e30]": (pdf_file(with_media_box(plain_bol_pdf(BOL_LINES), b"[0 0 1e30 1e30]")), 422,
+                                      "malformed page box"),
     "base64 that does not decode": (("/upload", {"json": {"file_data": "%%%not-base64%%%"}}), 400, "base64"),
     "base64 of the wrong length": (("/upload", {"json": {"file_data": "QUJDRA"}}), 400, "base64"),
     "file_data not a string": (("/upload", {"json": {"file_data": 12345}}), 400, "file_data"),

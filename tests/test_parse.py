@@ -298,3 +298,29 @@ def test_extraction_survives_a_json_round_trip():
     extraction = extract([BolInvoice("A1", items(3), totals=None, cube=None), BolInvoice("B2", items(2))])
     again = Extraction.from_dict(json.loads(json.dumps(extraction.to_dict())))
     assert again == extraction
+
+
+HUGE = "9" * 5000
+
+
+@pytest.mark.parametrize("line, shown", [
+    ("12 ST1003 120 KIDS TEE " + "1" * 30 + ".00", "a figure of 32 digits"),  # a weight
+    (f"10 ST1003 {HUGE} KIDS TEE 30.00", "a figure of 5000 digits"),  # pieces past int()'s limit
+    (f"{HUGE} TOTAL CARTONS 120 TOTAL PIECES TOTAL VOL / WGT 30.00", "a figure of 5000 digits"),
+    (f"{HUGE}.00", "a figure of 5002 digits"),  # the cube
+])
+def test_a_figure_longer_than_any_bols_is_refused_naming_its_page_and_line(line, shown):
+    from bolservice.bol import NumberTooLongError
+    from bolservice.bol.parse import assemble
+
+    lines = ["BILL OF LADING A100001", "CARTONS STYLE PIECES DESCRIPTION WEIGHT", "10 ST1003 120 KIDS TEE 30.00",
+             line, "SHIPPING INSTRUCTIONS: DELIVER TO DOCK 4"]
+    with pytest.raises(NumberTooLongError, match=rf"^page 2: {shown}, where a BOL's have at most 15 \('") as error:
+        assemble([parse_page(1, CONTRACT_PAGE), parse_page(2, lines)])
+    assert len(str(error.value)) < 300  # the line is shown cut, not 5,000 digits long
+
+
+def test_fifteen_digits_are_still_a_figure():
+    page = parse_page(1, ["BILL OF LADING A1", "CARTONS STYLE PIECES DESCRIPTION WEIGHT",
+                          "1 ST1 123,456,789,012,345 TOP 1,234,567,890,123.45"])
+    assert [(r.pieces, r.weight) for r in page.rows] == [("123456789012345", "1234567890123.45")]

@@ -11,6 +11,7 @@ from .errors import (
     MissingColumnsError,
     NoInvoiceError,
     NoMatchError,
+    NumberTooLongError,
     NotAPdfError,
     NotASpreadsheetError,
     TooManyPagesError,
@@ -31,7 +32,7 @@ from .plumber_reader import read_pdf_pages
 
 __all__ = [
     "BOL_COLUMNS", "ENGINES", "BolInputError", "EncryptedPdfError", "Extraction", "Invoice",
-    "MergeResult", "MissingColumnsError", "NoInvoiceError", "NoMatchError", "NotAPdfError",
+    "MergeResult", "MissingColumnsError", "NoInvoiceError", "NoMatchError", "NotAPdfError", "NumberTooLongError",
     "NotASpreadsheetError", "PageText", "PdfRow", "PdfSource", "ReportWarning", "Spreadsheet",
     "TooManyPagesError", "UnreadablePdfError", "UnreadableSpreadsheetError",
     "UnsupportedFileError", "UnusableContentError", "assemble", "extract_pdf",

@@ -42,6 +42,10 @@ class NoInvoiceError(UnusableContentError):
     pass
 
 
+class NumberTooLongError(UnusableContentError):
+    """A row, totals line or cube holds a figure longer than any BOL's."""
+
+
 class UnreadableSpreadsheetError(UnusableContentError):
     pass
 

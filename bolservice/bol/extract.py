@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import count
 
-from .errors import NoInvoiceError
+from .errors import UnusableContentError
 from .model import Extraction
 from .parse import PageParse, assemble, parse_page
 from .pdffile import PageText, PdfSource
@@ -50,7 +50,7 @@ def extract_pdf(source: PdfSource, *, max_pages: int | None = None, engine: str 
     pages = list(_parsed(readings))
     try:
         first = assemble(pages)
-    except NoInvoiceError:
+    except UnusableContentError:  # no invoice, or a figure too long: pdfplumber reads it all
         doubtful = {page.number for page in pages}
     else:
         doubtful = _doubtful_pages(first, pages)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .errors import NoInvoiceError
+from .errors import NoInvoiceError, NumberTooLongError
 from .model import Extraction, Invoice, PdfRow, ReportWarning, Totals
 
 _INT = r"(?:\d{1,3}(?:,\d{3})+|\d+)"
@@ -29,6 +29,11 @@ _TOTALS = re.compile(
     rf"({_INT})\s*TOTAL\s*CARTONS\s*({_INT})\s*TOTAL\s*PIECES.*?WGT\s*({_INT}(?:\.\d+)?)",
     re.IGNORECASE,
 )
+# The CSV goes into Excel, which keeps 15 significant digits: a longer figure would change
+# there without a word, and no BOL prints one (nor can Python's int() read 4,300 digits).
+MAX_DIGITS = 15
+_TOO_LONG = "number_too_long"
+
 # Lines a BOL prints between rows that are not rows and not worth a warning.
 _NON_ROW = re.compile(r"CONTINUED.*|PAGE\s*\d+(?:\s*OF\s*\d+)?", re.IGNORECASE)
 
@@ -112,7 +117,7 @@ def parse_page(number: int, lines: list[str], *, scanned: bool = False) -> PageP
         if header is not None and _read_body_line(page, invoice, line):
             floor = index
     if shipping is not None:
-        page.cube = _scan_cube(lines, shipping, floor)
+        page.cube = _scan_cube(page, lines, shipping, floor)
     return page
 
 
@@ -127,6 +132,8 @@ def _find(lines: list[str], predicate: Callable[[str], bool], start: int = 0) ->
 def _read_body_line(page: PageParse, invoice: str, line: str) -> bool:
     """Take a line under the header; True when it was a row."""
     fields = parse_row(line)
+    if fields is not None and _too_long(page, line, (fields[0], fields[2], fields[3])):
+        return False
     if fields is not None:
         cartons, style, pieces, weight = fields
         page.rows.append(PdfRow(invoice, style, cartons, pieces, weight, page.number))
@@ -150,16 +157,30 @@ def _read_totals(page: PageParse, line: str) -> Totals | None:
             page.number, line.strip(),
         ))
         return None
-    return Totals(*(plain(g) for g in match.groups()))
+    totals = Totals(*(plain(g) for g in match.groups()))
+    return None if _too_long(page, line, (totals.cartons, totals.pieces, totals.weight)) else totals
 
 
-def _scan_cube(lines: list[str], shipping: int, floor: int) -> str | None:
+def _scan_cube(page: PageParse, lines: list[str], shipping: int, floor: int) -> str | None:
     """The first two-decimal number above SHIPPING INSTRUCTIONS, below the table."""
     for index in range(shipping - 1, floor, -1):
         for token in reversed(lines[index].split()):
             if TWO_DECIMALS.fullmatch(token):
-                return plain(token)
+                return None if _too_long(page, lines[index], (token,)) else plain(token)
     return None
+
+
+def _too_long(page: PageParse, line: str, numbers: Iterable[str]) -> bool:
+    """Whether one of a line's figures has more digits than any BOL's; if so the page says
+    so, and ``assemble`` refuses the file (after ``auto`` has read the page again)."""
+    digits = max(sum(c.isdigit() for c in number) for number in numbers)
+    if digits <= MAX_DIGITS:
+        return False
+    shown = line.strip()
+    page.warnings.append(ReportWarning(
+        _TOO_LONG, f"a figure of {digits} digits, where a BOL's have at most {MAX_DIGITS}", page.number,
+        shown if len(shown) <= 80 else shown[:77] + "..."))
+    return True
 
 
 def _warn_orphan_page(page: PageParse, body: list[str]) -> None:
@@ -176,6 +197,11 @@ def assemble(pages: Iterable[PageParse]) -> Extraction:
     """Join parsed pages into invoices (ordered by first page), with invoice warnings."""
     pages = list(pages)
     warnings = [w for page in pages for w in page.warnings]
+    too_long = next((w for w in warnings if w.code == _TOO_LONG), None)
+    if too_long is not None:
+        raise NumberTooLongError(
+            f"page {too_long.page}: {too_long.message} ({too_long.text!r}); Excel would change "
+            "such a number, so the file is refused: check the figures where the PDF was made")
     grouped: dict[str, list[PageParse]] = {}
     for page in pages:
         if page.invoice is not None:

@@ -10,9 +10,17 @@ from pdfminer.pdfpage import PDFPage
 from pdfminer.pdftypes import resolve1
 from pdfminer.psparser import PSException
 from pdfplumber.page import Page
-from pdfplumber.utils.exceptions import PdfminerException
+from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
+from .errors import UnreadablePdfError
 from .pdffile import PageText, PdfSource, check_page_count, checked_stream, unreadable
+
+
+# pdfminer meets malformed content with whatever Python raises where it stumbles (a
+# keyword where a number should be, a short array): any of these means the reference
+# reader cannot read the file.
+_READING_ERRORS = (PdfminerException, PSException, MalformedPDFException, TypeError, ValueError, KeyError,
+                   IndexError, AttributeError, ZeroDivisionError, OverflowError, RecursionError, AssertionError)
 
 
 def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None,
@@ -28,20 +36,31 @@ def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None,
     """
     with checked_stream(source) as stream:
         try:
-            with pdfplumber.open(stream) as pdf:
-                pdf.doc.caching = False
-                check_page_count(_declared_page_count(pdf.doc), max_pages)
-                for number, page_object in enumerate(PDFPage.create_pages(pdf.doc), 1):
-                    check_page_count(number, max_pages)
-                    if pages is not None and number not in pages:
-                        continue
-                    page = Page(pdf, page_object, page_number=number, initial_doctop=0)
-                    lines = (page.extract_text() or "").splitlines()
-                    scanned = not page.chars and bool(page.images)
-                    page.close()
-                    yield PageText(lines, scanned)
-        except (PdfminerException, PSException) as error:
+            # Not `with`: closing a pdfplumber.PDF makes every page it has not made (to close
+            # it), which costs a page tree walk and refuses a file for any malformed page box.
+            pdf = pdfplumber.open(stream)
+            pdf.doc.caching = False
+            check_page_count(_declared_page_count(pdf.doc), max_pages)
+            for number, page_object in enumerate(PDFPage.create_pages(pdf.doc), 1):
+                check_page_count(number, max_pages)
+                if pages is not None and number not in pages:
+                    continue
+                page = _page(pdf, page_object, number)
+                lines = (page.extract_text() or "").splitlines()
+                scanned = not page.chars and bool(page.images)
+                page.close()
+                yield PageText(lines, scanned)
+        except _READING_ERRORS as error:
             raise _pdf_error(error) from error
+
+
+def _page(pdf: pdfplumber.PDF, page_object: PDFPage, number: int) -> Page:
+    try:
+        return Page(pdf, page_object, page_number=number, initial_doctop=0)
+    except (MalformedPDFException, TypeError, IndexError, ValueError) as error:
+        # pdfplumber checks the page's box as it makes the page (pdfium takes US Letter).
+        raise UnreadablePdfError(
+            f"page {number} of the PDF has a malformed page box (MediaBox); export it again") from error
 
 
 def _declared_page_count(doc: PDFDocument) -> int | None:
