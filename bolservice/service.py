@@ -82,10 +82,15 @@ class WorkspaceService:
         metrics.PROCESSING_SECONDS.labels("pdf").observe(time.perf_counter() - started)
         return output
 
-    async def new(self, sid: str | None) -> Manifest:
+    async def new(self, sid: str | None, *, wipe: bool = True) -> tuple[Manifest, bool]:
+        """An empty workspace, and True; without ``wipe``, an existing one is left as it is
+        (and False)."""
         sid = validate_sid(sid) if sid else new_sid()
         async with self._locked(sid):
-            return await asyncio.to_thread(self.store.create, sid)
+            existing = None if wipe else await asyncio.to_thread(self.store.manifest, sid)
+            if existing is not None:
+                return existing, False
+            return await asyncio.to_thread(self.store.create, sid), True
 
     async def clear(self, sid: str) -> bool:
         async with self._locked(sid):

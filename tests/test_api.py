@@ -13,6 +13,8 @@ import pytest
 from tests.bolpdf import BolInvoice, Item, build_bol, padded_pdf, render, text_line
 from tests.server import DEBUG_TOKEN
 
+AUTH = {"Authorization": f"Bearer {DEBUG_TOKEN}"}
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PDF = (EXAMPLES / "sample.pdf").read_bytes()
 SHEET = (EXAMPLES / "sample.csv").read_bytes()
@@ -365,3 +367,50 @@ def test_a_large_json_upload_arrives_whole_however_it_is_escaped(client):
     listed = client.get("/debug-sessions", params={"_sid": sid, "limit": 0},
                         headers={"Authorization": f"Bearer {DEBUG_TOKEN}"}).json()["current_session"]
     assert [size for name, size in listed["files"].items() if name.startswith("pdf-")] == [len(big)]
+
+
+ONE_SID_ROUTES = [("post", "/new-session"), ("get", "/new-session"), ("post", "/clear-session"), ("post", "/upload"),
+                  ("post", "/upload-csv"), ("get", "/download-bol"), ("get", "/status")]
+
+
+@pytest.mark.parametrize("query", ["_sid={a}&_sid={b}", "_sid={a}&session_id={b}", "session_id={a}&session_id={a}",
+                                   "_sid={a}&_sid="])
+def test_a_request_naming_two_workspaces_is_400_and_changes_neither(client, query):
+    a, b = merged_workspace(client), merged_workspace(client)
+    before = [client.get("/status", params={"_sid": sid}).json() for sid in (a, b)]
+    listed = client.get("/debug-sessions", headers=AUTH).json()["total_sessions"]
+    for method, path in ONE_SID_ROUTES:
+        answer = getattr(client, method)(f"{path}?{query.format(a=a, b=b)}")
+        assert answer.status_code == 400, (method, path, answer.text)
+        assert "one workspace" in answer.json()["error"]
+    assert [client.get("/status", params={"_sid": sid}).json() for sid in (a, b)] == before
+    assert client.get("/debug-sessions", headers=AUTH).json()["total_sessions"] == listed
+    assert download(client, a).content == download(client, b).content == MERGED
+
+
+def test_the_alias_may_repeat_the_same_id(client):
+    sid = merged_workspace(client)
+    assert client.get(f"/status?_sid={sid}&session_id={sid}").json()["stage"] == "merged"
+
+
+@pytest.mark.parametrize("method, path", [route for route in ONE_SID_ROUTES if "session" not in route[1]])
+def test_an_empty_sid_is_400_where_one_is_required(client, method, path):
+    answer = getattr(client, method)(f"{path}?_sid=")
+    assert answer.status_code == 400 and "_sid" in answer.json()["error"]
+
+
+def test_get_new_session_never_wipes_a_workspace(client):
+    sid = merged_workspace(client)
+    answer = client.get("/new-session", params={"_sid": sid})
+    assert answer.status_code == 200 and answer.json()["status"] == "exists"
+    assert download(client, sid).content == MERGED  # a prefetched link emptied nothing
+    fresh = new_sid()
+    assert client.get("/new-session", params={"_sid": fresh}).json()["status"] == "created"
+    assert client.post("/new-session", params={"_sid": sid}).json()["status"] == "created"
+    assert client.get("/status", params={"_sid": sid}).json()["stage"] == "empty"
+
+
+@pytest.mark.parametrize("limit", ["\u00b2", "\u0663", "9" * 5000, "-1", "1.5"])
+def test_a_listing_limit_that_is_no_plain_number_is_400(client, limit):
+    answer = client.get("/debug-sessions", params={"limit": limit}, headers=AUTH)
+    assert answer.status_code == 400 and "whole number" in answer.json()["error"]

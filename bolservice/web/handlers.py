@@ -25,8 +25,13 @@ NEXT_STEP = {"empty": "POST /upload with the PDF", "pdf": "POST /upload-csv with
 
 
 def sid_of(request: Request, required: bool = True) -> str | None:
-    """``_sid`` or its alias ``session_id``; validation happens in the service."""
-    sid = request.query_params.get("_sid") or request.query_params.get("session_id")
+    """The one workspace a request names: ``_sid``, or its alias ``session_id`` (both only
+    with the same id). Validation of the id happens in the service."""
+    sids, aliases = request.query_params.getlist("_sid"), request.query_params.getlist("session_id")
+    if len(sids) > 1 or len(aliases) > 1 or len(set(sids + aliases)) > 1:
+        raise BadRequest("a request names one workspace: pass ?_sid=… once (session_id, its alias, "
+                         "only with the same id)")
+    sid = next(iter(sids + aliases), None)
     if not sid and required:
         raise BadRequest("pass the workspace id as ?_sid=… (or ?session_id=…)")
     return sid or None
@@ -37,8 +42,8 @@ def _count(request: Request, name: str, default: int | None) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
-        raise BadRequest(f"?{name}= takes a whole number of 0 or more, not {raw[:20]!r}")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        raise BadRequest(f"?{name}= takes a whole number from 0 to 999999999, not {raw[:20]!r}")
     return int(raw)
 
 
@@ -73,7 +78,13 @@ class Api:
         ]
 
     async def new_session(self, request: Request) -> Response:
-        manifest = await self.service.new(sid_of(request, required=False))
+        # GET is safe (browsers and proxies prefetch links): it never wipes a workspace.
+        wipe = request.method == "POST"
+        manifest, created = await self.service.new(sid_of(request, required=False), wipe=wipe)
+        if not created:
+            return private_json({"status": "exists", "session_id": manifest.session_id,
+                                 "message": "the workspace exists and was left as it is; POST /new-session "
+                                            "empties it", "created_at": iso(manifest.created)})
         return private_json({"status": "created", "session_id": manifest.session_id,
                              "message": "empty workspace ready; POST /upload with the PDF next",
                              "created_at": iso(manifest.created)})

@@ -89,7 +89,8 @@ UPLOAD_PDF_JSON = _op("Upload the PDF as JSON (same as /upload)", [SID, ALIAS], 
 
 @cache
 def openapi_document() -> dict:
-    new_session = _op("Create an empty workspace (wipes an existing one; generates an id if none)",
+    new_session = _op("Create an empty workspace (POST wipes an existing one, GET leaves it as it is and "
+                      "answers status 'exists'; generates an id if none)",
                       [OPTIONAL_SID, ALIAS], CREATED, "400", "409")
     download = _op("Download the BOL CSV: the merge if there is one, else the PDF's rows",
                    [SID, ALIAS], CSV_FILE, "400", "404", "409")
