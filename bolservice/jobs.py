@@ -162,7 +162,7 @@ class JobPool:
         limit = self.memory_mb * 1024 * 1024
         while True:
             await asyncio.sleep(self.WATCH_EVERY)
-            for process in list(getattr(self._pool, "_processes", {}).values()):
+            for process in _processes(self._pool):
                 if process.pid and resident_bytes(process.pid) > limit:
                     self.memory_kills += 1
                     process.kill()
@@ -240,7 +240,7 @@ class JobPool:
         if kill:
             # The executor cannot cancel a running job; stopping its processes is the only
             # way to end it (Python 3.14 adds kill_workers() for this).
-            for process in list(getattr(pool, "_processes", {}).values()):
+            for process in _processes(pool):
                 process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -250,3 +250,9 @@ class JobPool:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _processes(pool: ProcessPoolExecutor | None) -> list:
+    """A pool's live processes; none once it is shut down (the executor then drops its
+    table, which a second job past its deadline at the same moment would meet)."""
+    return list((getattr(pool, "_processes", None) or {}).values())

@@ -204,3 +204,25 @@ def test_a_file_over_the_memory_ceiling_is_422_and_the_worker_survives(small):
         assert client.get("/status", params={"_sid": sid}).json()["exists"] is False
         assert upload(client, sid, PDF).status_code == 200
         assert download(client, sid).content == PDF_ONLY
+
+
+def test_jobs_past_their_deadline_at_once_all_end_in_a_timeout_and_the_pool_serves_on():
+    """Two jobs of one pool overrun together: each is a JobTimeout (504), neither a 500."""
+    import asyncio
+
+    from bolservice.jobs import JobPool, JobTimeout
+
+    async def overrun() -> list:
+        pool = JobPool(2, timeout=0.5)
+        try:
+            await pool.probe(60)
+            async with pool.admitted():
+                results = await asyncio.gather(pool.call(time.sleep, 5), pool.call(time.sleep, 5),
+                                               return_exceptions=True)
+            return [*results, await pool.run(sum, [1, 2])]
+        finally:
+            pool.shutdown()
+
+    first, second, after = asyncio.run(overrun())
+    assert isinstance(first, JobTimeout) and isinstance(second, JobTimeout), (first, second)
+    assert after == 3
