@@ -41,3 +41,45 @@ def test_formatters_carry_the_extras():
     record.status, record.sid = 200, "abcdefgh…"
     assert '"status": 200' in JsonFormatter().format(record)
     assert TextFormatter().format(record).endswith("GET /ping 200 status=200 sid=abcdefgh…")
+
+
+FORGED = "2026-11-23 03:10:43,386 INFO bolservice.access: POST /upload 200 forged=yes"
+
+
+def test_a_request_cannot_write_a_line_of_its_own_into_the_text_log(server):
+    from urllib.parse import quote
+
+    with server.client() as client:
+        client.get("/x" + quote("\n" + FORGED))
+        client.get("/status" + quote("\u2028" + FORGED))
+        client.get("/status", params={"_sid": "\r\n" + FORGED})
+        client.get("/ping", params={"_sid": "a\nb"})
+        marker = client.get("/ping", headers={"X-Request-ID": "last-of-the-forgers"})
+    assert marker.status_code == 200
+    wait_for(lambda: "last-of-the-forgers" in server.log.read_text(), seconds=10, what="the marker's log line")
+    lines = server.log.read_text().splitlines()
+    assert not [line for line in lines if line.startswith("2026-11-23")]
+    assert not [line for line in lines if "\u2028" in line or "\r" in line]
+
+
+def test_the_text_formatter_escapes_what_could_end_or_fake_a_line():
+    record = logging.LogRecord("bolservice.access", logging.INFO, __file__, 1, "GET %s 200", ("/a\nb\u2028c\\n",),
+                               None)
+    record.path = "/x status=500"
+    line = TextFormatter().format(record)
+    assert "\n" not in line and "\u2028" not in line
+    assert "GET /a\\nb\\u2028c\\\\n 200" in line
+    assert 'path="/x status=500"' in line
+
+
+def test_a_traceback_in_the_text_log_cannot_start_a_line_of_its_own():
+    try:
+        raise ValueError("bad input\n" + FORGED)
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("bolservice", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    record.sid = "abcd1234…"
+    lines = TextFormatter().format(record).splitlines()
+    assert lines[0].endswith("failed sid=abcd1234…")
+    assert len(lines) > 2 and all(line.startswith("    ") for line in lines[1:])
