@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,17 +90,22 @@ def _serve_command(args: argparse.Namespace) -> int:
                  os.environ[PREFIX + "DEBUG_TOKEN"])
     settings = Settings.from_env()  # again: the token is now set
     settings.root.mkdir(parents=True, exist_ok=True)
-    _prepare_metrics_directory()
-    serve(settings, log_config)
+    made = _prepare_metrics_directory()
+    try:
+        serve(settings, log_config)
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
 
 
-def _prepare_metrics_directory() -> None:
+def _prepare_metrics_directory() -> Path | None:
     """Every worker writes its metrics under PROMETHEUS_MULTIPROC_DIR; start it empty.
 
-    A fresh directory per server by default: one under a shared root would mix the
-    process ids of several containers. This must run before prometheus_client is first
-    imported in this process, which is where a single worker serves.
+    A fresh directory per server by default (returned, for the server to remove when it
+    stops): one under a shared root would mix the process ids of several containers. This
+    must run before prometheus_client is first imported in this process, which is where a
+    single worker serves.
     """
     import tempfile
 
@@ -107,8 +113,9 @@ def _prepare_metrics_directory() -> None:
     if directory:
         for stale in Path(directory).glob("*.db"):
             stale.unlink()
-    else:
-        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="bolservice-metrics-")
+        return None
+    os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="bolservice-metrics-")
+    return Path(os.environ[MULTIPROCESS_DIR])
 
 
 def _process_command(args: argparse.Namespace) -> int:

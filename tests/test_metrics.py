@@ -55,3 +55,17 @@ def test_metrics_count_real_traffic_through_both_workers(server, client):
     assert delta('bolservice_request_duration_seconds_count{endpoint="/ping"}') == 40
     assert after["bolservice_live_workspaces"] == len(
         [p for p in server.root.iterdir() if p.is_dir() and not p.name.startswith(".")])
+
+
+def test_the_metrics_directory_goes_when_the_server_stops(tmp_path, monkeypatch):
+    from tests.server import Server
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    with Server(tmp_path / "root", workers=2) as server:
+        with server.client() as client:
+            assert client.get("/ping").status_code == 200
+        assert [path.name.startswith("bolservice-metrics-") for path in temp.iterdir()] == [True]
+    assert list(temp.iterdir()) == []
