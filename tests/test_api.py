@@ -414,3 +414,17 @@ def test_get_new_session_never_wipes_a_workspace(client):
 def test_a_listing_limit_that_is_no_plain_number_is_400(client, limit):
     answer = client.get("/debug-sessions", params={"limit": limit}, headers=AUTH)
     assert answer.status_code == 400 and "whole number" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/status/", "/upload/", "/debug-sessions/"])
+def test_a_trailing_slash_is_a_json_404_not_a_redirect(client, path):
+    answer = client.get(path, params={"_sid": new_sid()}, headers={"Host": "evil.example"})
+    assert answer.status_code == 404 and "no such endpoint" in answer.json()["error"]
+    assert "location" not in answer.headers
+
+
+def test_a_refused_cors_preflight_is_json(client):
+    answer = client.options("/upload", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "PUT",
+                                                "Access-Control-Request-Headers": "X-Forbidden"})
+    assert answer.status_code == 400 and answer.headers["content-type"] == "application/json"
+    assert "method" in answer.json()["error"] and "headers" in answer.json()["error"]

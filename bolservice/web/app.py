@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 
 from .. import metrics
 from ..config import Settings
@@ -20,15 +19,13 @@ from ..jobs import JobPool
 from ..locks import FileLocker
 from ..service import WorkspaceService
 from ..store import WorkspaceStore
+from .cors import CORS_HEADERS, JsonCors
 from .errors import EXCEPTION_HANDLERS
 from .handlers import Api
 from .limits import BodyLimit
 from .requestlog import RequestLog
 
 log = logging.getLogger("bolservice")
-
-CORS_HEADERS = ["Content-Type", "Cache-Control", "Pragma", "Expires", "X-Requested-With", "Authorization"]
-
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
@@ -58,11 +55,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             warm.cancel()
             await asyncio.to_thread(pool.shutdown)
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[
             Middleware(RequestLog, paths=frozenset(route.path for route in routes)),
-            Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+            Middleware(JsonCors, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "OPTIONS"], allow_headers=CORS_HEADERS,
                        expose_headers=["Content-Disposition"]),
             Middleware(BodyLimit, max_bytes=settings.max_upload_bytes),
@@ -70,3 +67,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    # "/status/" is a JSON 404, not a redirect whose Location is built from the Host header.
+    app.router.redirect_slashes = False
+    return app
