@@ -16,7 +16,8 @@ from typing import BinaryIO
 
 from . import metrics
 from .config import Settings
-from .jobs import JobPool, PdfOutput, merge_job, pdf_job, pdf_part_job
+from .jobs import PdfOutput, merge_job, pdf_job, pdf_part_job
+from .pool import JobPool
 from .locks import Locker
 from .store import Manifest, WorkspaceStore, new_sid, validate_sid
 

@@ -103,3 +103,20 @@ def with_media_box(pdf: bytes, box: bytes) -> bytes:
     start = pdf.index(b"/MediaBox [") + len(b"/MediaBox ")
     end = pdf.index(b"]", start) + 1
     return pdf[:start] + box.ljust(end - start) + pdf[end:]
+
+
+def corner_cell_xlsx() -> bytes:
+    """A 5 KB order sheet with one stray cell in the far corner (XFD30000): Excel readers
+    build the whole 16,384 × 30,000 range, tens of gigabytes, before the first row."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for column, name in enumerate(["Invoice No.", "Style", "Cartons", "Pieces"], 1):
+        sheet.cell(1, column, name)
+    sheet["XFD30000"] = "x"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

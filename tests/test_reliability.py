@@ -210,7 +210,7 @@ def test_jobs_past_their_deadline_at_once_all_end_in_a_timeout_and_the_pool_serv
     """Two jobs of one pool overrun together: each is a JobTimeout (504), neither a 500."""
     import asyncio
 
-    from bolservice.jobs import JobPool, JobTimeout
+    from bolservice.pool import JobPool, JobTimeout
 
     async def overrun() -> list:
         pool = JobPool(2, timeout=0.5)
@@ -226,3 +226,33 @@ def test_jobs_past_their_deadline_at_once_all_end_in_a_timeout_and_the_pool_serv
     first, second, after = asyncio.run(overrun())
     assert isinstance(first, JobTimeout) and isinstance(second, JobTimeout), (first, second)
     assert after == 3
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One worker and its two processing processes, shared by every workspace; 300 MB a job."""
+    with Server(tmp_path_factory.mktemp("shared") / "workspaces", workers=1, jobs=2, job_memory_mb=300) as running:
+        yield running
+
+
+def test_a_poisonous_file_on_one_workspace_never_fails_a_valid_upload_on_another(shared):
+    """Each round, a spreadsheet whose reading blows past the memory ceiling (its process is
+    stopped, twice: it is tried again) runs beside a valid upload on another sid that takes
+    longer: that upload is always 200 with its exact CSV, and the poisonous file alone is
+    refused, for its memory."""
+    from tests.hostile import corner_cell_xlsx
+
+    poison, pdf = corner_cell_xlsx(), slow_pdf(pages=20, number="V1")
+    expected = pdf_csv(pdf)
+    with shared.client() as client, shared.client() as other:
+        poisoned = new_sid()
+        assert upload(other, poisoned).status_code == 200
+        for _ in range(20):
+            thread, result = in_background(upload_sheet, other, poisoned, poison, "orders.xlsx")
+            sid = new_sid()
+            answer = upload(client, sid, pdf)
+            assert answer.status_code == 200, answer.text[:300]
+            assert download(client, sid).content == expected
+            thread.join(60)
+            answer = result["value"]
+            assert answer.status_code == 422 and "MB a job may use" in answer.json()["error"], answer.text[:300]

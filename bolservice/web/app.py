@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from .. import metrics
 from ..config import Settings
 from ..janitor import Janitor
-from ..jobs import JobPool
+from ..pool import JobPool
 from ..locks import FileLocker
 from ..service import WorkspaceService
 from ..store import WorkspaceStore

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from ..bol import UnsupportedFileError, UnusableContentError
-from ..jobs import JobTimeout, Overloaded
+from ..pool import JobTimeout, Overloaded
 from ..locks import LockTimeout
 from ..service import MissingStep
 from ..store import InvalidSid

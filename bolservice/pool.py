@@ -1,0 +1,186 @@
+"""Processes that run the engine's jobs off the event loop, each job's failure its own.
+
+pebble's ``ProcessPool`` runs every job on a process of its own at a time and watches it:
+a job past its deadline has its process stopped, a job whose process dies gets
+``ProcessExpired``, and in both cases the pool starts a fresh process while the other
+jobs run on untouched. (``concurrent.futures.ProcessPoolExecutor`` breaks as a whole when
+one child dies, failing every job in flight, and cannot stop a running job.) The deadline
+counts from the moment a process takes the job, not while it waits.
+
+A job is run once more when its process dies, in case something outside killed it; dying
+again points at the file. A watchdog stops a process whose resident memory passes the
+limit, and a job whose process it stopped is refused at once for its memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from pebble import ProcessExpired, ProcessPool
+
+from .bol import UnusableContentError
+
+
+class JobTimeout(Exception):
+    """The job ran past its deadline; its process was stopped."""
+
+
+class JobCrashed(UnusableContentError):
+    """The process running the job died twice on the same file, not for memory."""
+
+    def __init__(self) -> None:
+        super().__init__("processing this file stopped its process twice; it may be malformed. "
+                         "Export it again, or split it")
+
+
+class Overloaded(Exception):
+    """This worker already holds as much work as it may queue."""
+
+
+class OverMemoryLimit(UnusableContentError):
+    def __init__(self, megabytes: int) -> None:
+        super().__init__(
+            f"processing this file needs more than the {megabytes} MB a job may use "
+            "(BOLSERVICE_JOB_MEMORY_MB); split it or simplify it")
+
+
+def ready() -> bool:
+    """A no-op job: proves the pool answers, and warms a process's imports."""
+    return True
+
+
+class JobPool:
+    """The worker's job processes. At most ``max_queue`` pieces of work (an upload's jobs
+    count once) run or wait at once; past that a request is refused at once
+    (Overloaded) rather than queued without bound."""
+
+    WATCH_EVERY = 0.1  # seconds between the watchdog's looks at the processes' memory
+    POOL_RESTARTS = 3  # new pools a job may go to when whole pools break under it
+
+    def __init__(self, workers: int, timeout: float, max_queue: int = 16, memory_mb: int = 0) -> None:
+        self.workers = workers
+        self.timeout = timeout
+        self.max_queue = max_queue
+        self.memory_mb = memory_mb
+        self.active = 0
+        self._pool: ProcessPool | None = None
+        self._watchdog: asyncio.Task | None = None
+        self._memory_kills: set[int] = set()  # pids the watchdog stopped
+
+    def _current(self) -> ProcessPool:
+        if self._pool is None or not self._pool.active:
+            # spawn: forking a process that runs an event loop and threads is not safe.
+            self._pool = ProcessPool(self.workers, context=multiprocessing.get_context("spawn"))
+        if self.memory_mb > 0 and (self._watchdog is None or self._watchdog.done()):
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch())
+        return self._pool
+
+    async def _watch(self) -> None:
+        limit = self.memory_mb * 1024 * 1024
+        while True:
+            await asyncio.sleep(self.WATCH_EVERY)
+            for pid in children():
+                if resident_bytes(pid) > limit:
+                    self._memory_kills.add(pid)
+                    try:
+                        os.kill(pid, 9)
+                    except OSError:
+                        pass
+
+    async def run(self, function: Callable, *args):
+        """Run ``function(*args)`` in a process, as one admitted piece of work."""
+        async with self.admitted():
+            return await self.call(function, *args)
+
+    @asynccontextmanager
+    async def admitted(self) -> AsyncIterator[None]:
+        """Count one piece of work, of one job or several, against ``max_queue``."""
+        if self.active >= self.max_queue:
+            raise Overloaded()
+        self.active += 1
+        try:
+            yield
+        finally:
+            self.active -= 1
+
+    async def call(self, function: Callable, *args):
+        """Run ``function(*args)`` in a process (inside ``admitted``)."""
+        return await self._run(function, args, self.timeout)
+
+    async def call_each(self, function: Callable, arguments: list[tuple]) -> list:
+        """Run ``function`` once per tuple of ``arguments``, at once (inside ``admitted``);
+        once all have ended, the results in order, or the first error."""
+        results = await asyncio.gather(*(self.call(function, *args) for args in arguments), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return results
+
+    async def probe(self, timeout: float) -> bool:
+        """Whether a process answers a no-op job; also starts the processes. Outside the
+        cap: it is the service checking itself, not a client's work."""
+        return await self._run(ready, (), timeout)
+
+    async def _run(self, function: Callable, args: tuple, timeout: float):
+        attempt = broken = 0
+        while True:
+            pool = self._current()
+            future = pool.schedule(function, args=args, timeout=timeout)
+            try:
+                return await asyncio.wrap_future(future)
+            except FutureTimeout:
+                raise JobTimeout() from None
+            except BrokenProcessPool:
+                # Every process died while no job ran (pebble then gives up the pool): not
+                # this job's doing, so it goes to a new pool; pools that keep breaking are
+                # the service's failure, not the file's.
+                self._drop(pool)
+                broken += 1
+                if broken > self.POOL_RESTARTS:
+                    raise
+            except ProcessExpired as error:
+                if error.pid in self._memory_kills:
+                    self._memory_kills.discard(error.pid)
+                    raise OverMemoryLimit(self.memory_mb) from None
+                attempt += 1
+                if attempt == 2:
+                    raise JobCrashed() from None
+
+    def _drop(self, pool: ProcessPool) -> None:
+        if self._pool is pool:
+            self._pool = None
+        pool.stop()
+
+    def shutdown(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join()
+
+
+def children() -> list[int]:
+    """This process's child processes (the pool's, which its own thread starts)."""
+    found: list[int] = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            found += [int(pid) for pid in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def resident_bytes(pid: int) -> int:
+    """A process's resident memory, from /proc (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
