@@ -428,3 +428,12 @@ def test_a_refused_cors_preflight_is_json(client):
                                                 "Access-Control-Request-Headers": "X-Forbidden"})
     assert answer.status_code == 400 and answer.headers["content-type"] == "application/json"
     assert "method" in answer.json()["error"] and "headers" in answer.json()["error"]
+
+
+def test_a_file_name_is_shown_back_without_what_could_disguise_it(client):
+    sid = new_sid()
+    name = "in\u202evoice\u2028\u0085\u200b\u2066 march.pdf"
+    answer = client.post("/upload", params={"_sid": sid}, files={"file": (name, PDF, "application/pdf")})
+    assert answer.json()["filename"] == "invoice march.pdf"
+    listed = client.get("/debug-sessions", params={"_sid": sid}, headers=AUTH).json()["current_session"]
+    assert "\u202e" not in str(listed) and "invoice march.pdf" in str(listed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import unicodedata
 import shutil
 from pathlib import Path
 
@@ -21,7 +22,9 @@ from starlette.requests import Request
 from .jsonbody import BadJson, Base64File, Sink, TextFile, first_given, read_json_object
 
 FORM_LIMITS = {"max_files": 2, "max_fields": 50}
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+# Unicode categories of what a shown name must not hold: controls, format characters
+# (bidi marks and overrides, zero-width ones), line and paragraph separators.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class BadRequest(Exception):
@@ -61,10 +64,12 @@ async def stage_spreadsheet(request: Request, target: Path, max_bytes: int) -> s
 
 
 def clean_filename(name: object, default: str) -> str:
-    """The client's file name for display only: no directories, no control characters."""
+    """The client's file name for display only: no directories, and none of the characters
+    that could disguise it (bidi overrides such as U+202E that show "fdp.exe" as
+    "exe.pdf", other format characters, controls, line and paragraph separators)."""
     if not isinstance(name, str):
         return default
-    name = _UNSAFE_NAME.sub("", re.split(r"[\\/]", name)[-1]).strip()
+    name = "".join(c for c in re.split(r"[\\/]", name)[-1] if unicodedata.category(c) not in _HIDDEN).strip()
     return name[:200] if name and name not in (".", "..") else default
 
 
