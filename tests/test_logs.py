@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from bolservice.logs import JsonFormatter, TextFormatter
 from tests.test_api import PDF, SHEET, new_sid
 from tests.test_integration import workflow
+from tests.server import DEBUG_TOKEN
 from tests.test_reliability import wait_for
 
 
@@ -83,3 +85,29 @@ def test_a_traceback_in_the_text_log_cannot_start_a_line_of_its_own():
     lines = TextFormatter().format(record).splitlines()
     assert lines[0].endswith("failed sid=abcd1234…")
     assert len(lines) > 2 and all(line.startswith("    ") for line in lines[1:])
+
+
+def test_a_client_dropping_a_half_sent_upload_is_one_quiet_log_line_and_no_500(tmp_path):
+    import re
+    import socket
+
+    from tests.server import Server
+
+    with Server(tmp_path / "root", workers=1) as server:
+        multipart = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
+                     b"Content-Type: application/pdf\r\n\r\n%PDF-1.7\n" + b"0" * 1000)
+        for content_type, body in [(b"application/pdf", b"%PDF-1.7\n" + b"0" * 1000),
+                                   (b"multipart/form-data; boundary=b", multipart),
+                                   (b"application/json", b'{"file_data": "JVBERi0xLjcK')]:
+            with socket.create_connection(("127.0.0.1", server.port)) as raw:
+                raw.sendall(b"POST /upload?_sid=dropper-1 HTTP/1.1\r\nHost: x\r\nContent-Type: " + content_type +
+                            b"\r\nContent-Length: 100000\r\n\r\n" + body)
+                time.sleep(0.2)
+        with server.client() as client:
+            wait_for(lambda: server.log.read_text().count("POST /upload ") >= 3, seconds=10, what="the drops' lines")
+            metrics = client.get("/metrics", headers={"Authorization": f"Bearer {DEBUG_TOKEN}"}).text
+    log = server.log.read_text()
+    assert "Traceback" not in log and " ERROR " not in log
+    assert len(re.findall(r"INFO bolservice.access: POST /upload 499 ", log)) == 3
+    assert not re.search(r'bolservice_requests_total\{endpoint="/upload",status="500"\}', metrics)
+    assert not (server.root / "dropper-1").exists()

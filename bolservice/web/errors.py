@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from ..bol import UnsupportedFileError, UnusableContentError
@@ -55,6 +55,15 @@ async def _overloaded(request: Request, error: Exception) -> JSONResponse:
                                "retry shortly", {"Retry-After": RETRY_AFTER_OVERLOADED})
 
 
+# nginx's code for a request whose client closed the connection before the answer: the
+# answer goes nowhere, but the log line and the metrics say what happened.
+CLIENT_CLOSED = 499
+
+
+async def _client_gone(request: Request, error: Exception) -> JSONResponse:
+    return error_response(CLIENT_CLOSED, "the client closed the connection before its request was whole")
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(500, "internal error; the workspace is unchanged. Try again")
@@ -70,5 +79,6 @@ EXCEPTION_HANDLERS = {
     UnusableContentError: _handler(422),
     JobTimeout: _job_timeout,
     Overloaded: _overloaded,
+    ClientDisconnect: _client_gone,
     Exception: _unexpected,
 }
