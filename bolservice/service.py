@@ -101,13 +101,19 @@ class WorkspaceService:
         """Parse the staged PDF and publish its rows; a previous merge is discarded."""
         async with self._locked(sid):
             output = await self._parse_pdf(staged)
-            manifest = await asyncio.to_thread(self.store.ensure, sid)
+            existing = await asyncio.to_thread(self.store.manifest, sid)
+            manifest = existing or await asyncio.to_thread(self.store.create, sid)
             manifest.files.pop(SPREADSHEET, None)
             manifest.files.pop(MERGED_CSV, None)
             manifest.details = {"pdf": _details(filename, output.summary)}
-            await asyncio.to_thread(self.store.commit, manifest, {
-                PDF: staged, EXTRACTION: output.extraction, PDF_CSV: output.csv,
-            })
+            try:
+                await asyncio.to_thread(self.store.commit, manifest, {
+                    PDF: staged, EXTRACTION: output.extraction, PDF_CSV: output.csv,
+                })
+            except BaseException:
+                if existing is None:  # made for this upload, which failed: nothing stays
+                    await asyncio.to_thread(self.store.delete, sid)
+                raise
         metrics.UPLOADS.labels("pdf").inc()
         metrics.PAGES.inc(output.summary["pages"])
         return output.summary

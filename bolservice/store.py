@@ -142,17 +142,25 @@ class WorkspaceStore:
         return manifest, sizes
 
     def create(self, sid: str) -> Manifest:
-        """An empty workspace; an existing one is wiped first."""
-        self.delete(sid)
+        """An empty workspace; an existing one is wiped first.
+
+        The new one is made whole in the trash (swept at start) and renamed into place
+        once the old one is gone, so a failure to make it (a full disk) leaves the old one
+        as it was, and nothing behind.
+        """
         directory = self.path(sid)
-        directory.mkdir()
+        made = self.root / TRASH / f"new-{sid}.{secrets.token_hex(4)}"
+        made.mkdir()
         now = time.time()
         manifest = Manifest(session_id=sid, created=now, updated=now)
-        publish_bytes(directory, MANIFEST, _manifest_bytes(manifest))
+        try:
+            publish_bytes(made, MANIFEST, _manifest_bytes(manifest))
+            self.delete(sid)
+            os.rename(made, directory)
+        except BaseException:
+            shutil.rmtree(made, ignore_errors=True)
+            raise
         return manifest
-
-    def ensure(self, sid: str) -> Manifest:
-        return self.manifest(sid) or self.create(sid)
 
     def delete(self, sid: str) -> bool:
         """Remove a workspace: one atomic rename into the trash, then the slow removal."""
@@ -170,7 +178,16 @@ class WorkspaceStore:
 
         A Path is a staged file moved in (same filesystem); bytes are written out. A role
         mapped to nothing in ``manifest.files`` after the update is gone from the workspace.
+        If the commit fails (a full disk), the workspace is left as its manifest on disk
+        says: nothing it does not name stays.
         """
+        try:
+            return self._commit(manifest, new_files)
+        except BaseException:
+            self.tidy(manifest.session_id)
+            raise
+
+    def _commit(self, manifest: Manifest, new_files: dict[str, Path | bytes]) -> Manifest:
         directory = self.path(manifest.session_id)
         for role, content in new_files.items():
             name = f"{role}-{secrets.token_hex(6)}"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.bolpdf import BolInvoice, Item, build_bol
 from tests.server import Server, lock_holder
-from tests.test_api import MERGED, PDF, SHEET, assert_error, download, new_sid, upload, upload_sheet
+from tests.test_api import MERGED, PDF, SHEET, assert_error, download, merged_workspace, new_sid, upload, upload_sheet
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +101,54 @@ def test_health_is_503_naming_the_failing_check(client):
     answer = client.get("/health")
     assert_error(answer, 503, "free_disk")
     assert answer.json()["checks"]["free_disk"] is False and answer.json()["checks"]["root_writable"] is True
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 16 MB filesystem of the test's own (tmpfs), as the root of a server."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {made.stderr.decode().strip()[:200]}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Fill the filesystem to the last byte; the file that does it, to free it again."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as handle:
+        for size in (65536, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    handle.write(b"\0" * size)
+    return filler
+
+
+def test_a_full_disk_is_507_changes_nothing_and_leaves_nothing_behind(small_disk):
+    with Server(small_disk, workers=1, pdf_engine="auto") as server, server.client() as client:
+        kept = merged_workspace(client)
+        before = client.get("/status", params={"_sid": kept}).json()
+        filler = fill(small_disk)
+        fresh = new_sid()
+        answers = {
+            "new-session": client.post("/new-session", params={"_sid": fresh}),
+            "upload on a new sid": upload(client, new_sid(), PDF),
+            "upload": upload(client, kept, PDF),
+            "upload-csv": upload_sheet(client, kept),
+            "clear, then new": client.post("/new-session", params={"_sid": kept}),
+        }
+        for name, answer in answers.items():
+            assert answer.status_code == 507, (name, answer.status_code, answer.text[:200])
+            assert "disk" in answer.json()["error"]
+        assert client.get("/health").status_code == 503
+        filler.unlink()
+        assert {path.name for path in small_disk.iterdir() if not path.name.startswith(".")} == {kept}
+        assert client.get("/status", params={"_sid": kept}).json() == before
+        assert download(client, kept).content == MERGED
+        assert upload(client, fresh, PDF).status_code == 200

@@ -62,7 +62,7 @@ def test_the_listing_gives_each_file_and_its_size_as_on_disk(tmp_path):
 
 def test_staged_files_move_in_and_create_wipes(tmp_path):
     store = WorkspaceStore(tmp_path)
-    manifest = store.ensure("s1")
+    manifest = store.create("s1")
     with store.staging_file(".pdf") as staged:
         staged.write_bytes(b"%PDF-")
         store.commit(manifest, {"pdf": staged})

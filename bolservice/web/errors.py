@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from starlette.exceptions import HTTPException
@@ -64,6 +65,13 @@ async def _client_gone(request: Request, error: Exception) -> JSONResponse:
     return error_response(CLIENT_CLOSED, "the client closed the connection before its request was whole")
 
 
+async def _os_error(request: Request, error: OSError) -> JSONResponse:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return error_response(507, "the disk under the workspaces is full; nothing was changed. Try again once "
+                                   "the operator has freed space")
+    return await _unexpected(request, error)
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(500, "internal error; the workspace is unchanged. Try again")
@@ -80,5 +88,6 @@ EXCEPTION_HANDLERS = {
     JobTimeout: _job_timeout,
     Overloaded: _overloaded,
     ClientDisconnect: _client_gone,
+    OSError: _os_error,
     Exception: _unexpected,
 }
