@@ -26,6 +26,7 @@ class Settings:
     jobs: int = os.cpu_count() or 1
     job_timeout: float = 120.0
     max_upload_mb: float = 50.0
+    body_timeout: float = 60.0
     max_pages: int = 2000
     cors_origins: tuple[str, ...] = ("*",)
     debug_token: str = ""

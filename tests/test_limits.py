@@ -152,3 +152,37 @@ def test_a_full_disk_is_507_changes_nothing_and_leaves_nothing_behind(small_disk
         assert client.get("/status", params={"_sid": kept}).json() == before
         assert download(client, kept).content == MERGED
         assert upload(client, fresh, PDF).status_code == 200
+
+
+def test_a_body_that_stalls_is_a_408_json_and_its_staged_file_goes(tmp_path):
+    import socket
+
+    with Server(tmp_path / "root", workers=1, body_timeout=1) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+            raw.sendall(b"POST /upload?_sid=stall-1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n"
+                        b"Content-Length: 100000\r\n\r\n%PDF-1.7\n")
+            started = time.monotonic()
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                chunk = raw.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        waited = time.monotonic() - started
+        assert answer.startswith(b"HTTP/1.1 408 ") and b'"status":408' in answer, answer[:300]
+        assert b"BOLSERVICE_BODY_TIMEOUT" in answer and 0.9 < waited < 5
+        assert not (server.root / "stall-1").exists()
+        assert not [path for path in (server.root / ".staging").rglob("*") if path.is_file()]
+
+
+def test_a_request_with_both_transfer_encoding_and_content_length_is_400(tmp_path):
+    import socket
+
+    with Server(tmp_path / "root", workers=1) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+            raw.sendall(b"POST /upload?_sid=smuggle-1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n"
+                        b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n%PDF-\r\n0\r\n\r\n")
+            answer = raw.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+        assert b"Transfer-Encoding and Content-Length" in answer
+        assert not (server.root / "smuggle-1").exists()

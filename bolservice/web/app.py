@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(JsonCors, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "OPTIONS"], allow_headers=CORS_HEADERS,
                        expose_headers=["Content-Disposition"]),
-            Middleware(BodyLimit, max_bytes=settings.max_upload_bytes),
+            Middleware(BodyLimit, max_bytes=settings.max_upload_bytes, stall_seconds=settings.body_timeout),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -1,6 +1,9 @@
-"""The request body limit, enforced while the body streams in."""
+"""The request body's limits, enforced while the body streams in: its size, its pace, and
+one way of saying its length."""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,33 +19,52 @@ class BodyTooLarge(Exception):
     pass
 
 
-class BodyLimit:
-    """Answer 413 JSON for a body over the limit, declared (Content-Length) or streamed.
+class BodyStalled(Exception):
+    pass
 
-    A streamed body is cut off as soon as it passes the limit: the read raises inside the
-    handler, which removes its staged file, and the 413 is sent from here.
+
+class BodyLimit:
+    """Answer 413 JSON for a body over the limit, declared (Content-Length) or streamed;
+    408 JSON for a body that sends nothing for ``stall_seconds``; 400 JSON for a request
+    that declares its length twice over (Transfer-Encoding and Content-Length, which a
+    proxy in front may read otherwise: request smuggling).
+
+    A streamed body is cut off as soon as it breaks a limit: the read raises inside the
+    handler, which removes its staged file, and the answer is sent from here.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, stall_seconds: float = 60.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.stall_seconds = stall_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        headers = dict(scope["headers"])
+        if b"transfer-encoding" in headers and b"content-length" in headers:
+            await error_response(400, "the request has both Transfer-Encoding and Content-Length; send one",
+                                 {"Connection": "close"})(scope, receive, send)
+            return
+        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send, received=0)
             return
         received = 0
-        started = False
+        started = whole = False
 
         async def counted() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, whole
+            if whole:  # the body is in: a read now waits for the client to go, and may
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.stall_seconds)
+            except TimeoutError:
+                raise BodyStalled() from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                whole = not message.get("more_body", False)
                 if received > self.max_bytes:
                     raise BodyTooLarge()
             return message
@@ -58,6 +80,12 @@ class BodyLimit:
             if started:
                 raise
             await self._refuse(scope, receive, send, received)
+        except BodyStalled:
+            if started:
+                raise
+            message = (f"the request body sent nothing for {self.stall_seconds:g} s "
+                       "(BOLSERVICE_BODY_TIMEOUT); send it again")
+            await error_response(408, message, {"Connection": "close"})(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, received: int) -> None:
         more = True
