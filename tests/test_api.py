@@ -437,3 +437,45 @@ def test_a_file_name_is_shown_back_without_what_could_disguise_it(client):
     assert answer.json()["filename"] == "invoice march.pdf"
     listed = client.get("/debug-sessions", params={"_sid": sid}, headers=AUTH).json()["current_session"]
     assert "\u202e" not in str(listed) and "invoice march.pdf" in str(listed)
+
+
+def multipart(disposition: str, data: bytes) -> tuple[bytes, dict]:
+    body = (b"--b0undary\r\nContent-Disposition: form-data; " + disposition.encode() +
+            b"\r\nContent-Type: application/octet-stream\r\n\r\n" + data + b"\r\n--b0undary--\r\n")
+    return body, {"Content-Type": "multipart/form-data; boundary=b0undary"}
+
+
+@pytest.mark.parametrize("disposition, shown", [
+    ("name=\"file\"; filename*=UTF-8''%E2%82%AC%20invoice.pdf", "\u20ac invoice.pdf"),
+    ("name=\"file\"; filename=\"plain.pdf\"; filename*=UTF-8''%C3%A9t%C3%A9.pdf", "\u00e9t\u00e9.pdf"),
+    ('name="file"', "upload.pdf"),  # a file part without a name is still the file
+])
+def test_a_file_part_is_read_whatever_its_name_is_given_as(client, disposition, shown):
+    sid = new_sid()
+    body, headers = multipart(disposition, PDF)
+    answer = client.post("/upload", params={"_sid": sid}, content=body, headers=headers)
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["filename"] == shown
+    assert download(client, sid).content == PDF_ONLY
+
+
+def test_a_form_field_that_carries_no_file_is_bounded(client):
+    sid = merged_workspace(client)
+    answer = client.post("/upload-csv", params={"_sid": sid}, data={"csv_data": SHEET.decode(), "note": "x" * 70_000})
+    assert answer.status_code == 400 and "'note' is over 64 KB" in answer.json()["error"]
+    assert download(client, sid).content == MERGED
+
+
+def test_csv_data_sent_urlencoded_in_small_chunks_is_read_whole(client):
+    """Percent escapes cut between chunks of the body are decoded whole."""
+    from urllib.parse import urlencode
+
+    sid = new_sid()
+    assert upload(client, sid).status_code == 200
+    body = urlencode({"csv_data": SHEET.decode(), "filename": "orders \u00e9.csv"}).encode()
+    chunks = (body[i:i + 7] for i in range(0, len(body), 7))
+    answer = client.post("/upload-csv", params={"_sid": sid}, content=chunks,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["filename"] == "orders \u00e9.csv"
+    assert download(client, sid).content == MERGED

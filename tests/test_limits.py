@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from tests.bolpdf import BolInvoice, Item, build_bol
 from tests.server import Server, lock_holder
+from tests.test_reliability import in_background
 from tests.test_api import MERGED, PDF, SHEET, assert_error, download, merged_workspace, new_sid, upload, upload_sheet
 
 
@@ -182,7 +184,55 @@ def test_a_request_with_both_transfer_encoding_and_content_length_is_400(tmp_pat
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
             raw.sendall(b"POST /upload?_sid=smuggle-1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n"
                         b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n%PDF-\r\n0\r\n\r\n")
-            answer = raw.recv(65536)
+            answer = b""
+            while chunk := raw.recv(65536):  # the answer closes the connection
+                answer += chunk
         assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
         assert b"Transfer-Encoding and Content-Length" in answer
         assert not (server.root / "smuggle-1").exists()
+
+
+def test_form_bodies_are_written_under_the_root_only(tmp_path, monkeypatch):
+    """A multipart upload far past 1 MB, paused halfway: the worker holds no file outside
+    the root (Starlette's form spooled to the system's temporary directory)."""
+    import threading
+
+    from tests.bolpdf import padded_pdf
+    from tests.server import children
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    pdf = padded_pdf(PDF, 3_000_000)
+    halfway, resume = threading.Event(), threading.Event()
+    head = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\n"
+            b"Content-Type: application/pdf\r\n\r\n")
+
+    def body():
+        yield head + pdf[:2_000_000]
+        halfway.set()
+        resume.wait(30)
+        yield pdf[2_000_000:] + b"\r\n--b--\r\n"
+
+    with Server(tmp_path / "root", workers=1) as server, server.client() as client:
+        processes = [server.process.pid, *children(server.process.pid)]
+        thread, result = in_background(lambda: client.post(
+            "/upload", params={"_sid": new_sid()}, content=body(),
+            headers={"Content-Type": "multipart/form-data; boundary=b"}))
+        assert halfway.wait(30)
+        time.sleep(0.5)
+        held = [os.readlink(link) for pid in processes for link in Path(f"/proc/{pid}/fd").iterdir()
+                if _is_file(link)]
+        resume.set()
+        thread.join(60)
+        assert result["value"].status_code == 200, result
+        spooled = [path for path in held if path.startswith(str(temp)) and "/bolservice-metrics-" not in path]
+        assert not spooled, held
+        assert any(path.startswith(str(server.root)) for path in held), held
+
+
+def _is_file(link: Path) -> bool:
+    try:
+        return os.readlink(link).startswith("/")
+    except OSError:
+        return False

@@ -3,25 +3,23 @@
 The PDF endpoint takes multipart ``file``, JSON ``{file_data | attachmentData, filename}``
 (base64, data-URL prefix allowed) or a raw body. The spreadsheet endpoint takes multipart
 ``file`` or ``csv_data``, a form field ``csv_data``, JSON ``{csv_data, filename}`` or
-``{file_data, filename}``, or a raw body. Every shape streams to disk: the file members of
-a JSON body are decoded as they arrive (jsonbody.py), so none is ever whole in memory.
+``{file_data, filename}``, or a raw body. Every shape streams to disk, under the root: the
+parts of a form are written as they arrive (forms.py), the file members of a JSON body
+decoded as they arrive (jsonbody.py), so none is ever whole in memory.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import unicodedata
-import shutil
 from pathlib import Path
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from .forms import BadForm, discard, read_form
 from .jsonbody import BadJson, Base64File, Sink, TextFile, first_given, read_json_object
 
-FORM_LIMITS = {"max_files": 2, "max_fields": 50}
 # Unicode categories of what a shown name must not hold: controls, format characters
 # (bidi marks and overrides, zero-width ones), line and paragraph separators.
 _HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
@@ -31,12 +29,11 @@ class BadRequest(Exception):
     """The request's shape is wrong; the message says what to send instead."""
 
 
-async def stage_pdf(request: Request, target: Path, max_bytes: int) -> str:
+async def stage_pdf(request: Request, target: Path) -> str:
     """Write the uploaded PDF to ``target``; return the client's file name."""
     kind = _content_type(request)
     if kind == "multipart/form-data":
-        form = await request.form(max_part_size=max_bytes, **FORM_LIMITS)
-        return await _save_form_file(form.get("file"), target, "upload.pdf", form.keys())
+        return await _save_form_member(request, target, ("file",), "upload.pdf")
     if kind == "application/json":
         body = await _save_json_member(request, target, {
             "file_data": Base64File, "attachmentData": Base64File,
@@ -45,16 +42,11 @@ async def stage_pdf(request: Request, target: Path, max_bytes: int) -> str:
     return await _save_raw(request, target, "upload.pdf")
 
 
-async def stage_spreadsheet(request: Request, target: Path, max_bytes: int) -> str:
+async def stage_spreadsheet(request: Request, target: Path) -> str:
     """Write the uploaded spreadsheet to ``target``; return the client's file name."""
     kind = _content_type(request)
     if kind in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        form = await request.form(max_part_size=max_bytes, **FORM_LIMITS)
-        text = form.get("csv_data")
-        if isinstance(text, str) and form.get("file") is None:
-            _write(target, text.encode())
-            return clean_filename(form.get("filename"), "upload.csv")
-        return await _save_form_file(form.get("file"), target, "upload.csv", form.keys())
+        return await _save_form_member(request, target, ("file", "csv_data"), "upload.csv")
     if kind == "application/json":
         body = await _save_json_member(request, target, {
             "csv_data": TextFile, "file_data": Base64File,
@@ -101,16 +93,25 @@ async def _save_json_member(request: Request, target: Path, kinds: dict[str, typ
             sink.path.unlink(missing_ok=True)
 
 
-async def _save_form_file(upload: object, target: Path, default: str, fields) -> str:
-    if not isinstance(upload, UploadFile):
-        shown = ", ".join(fields) or "none"
-        raise BadRequest(f"the multipart body has no file in the field 'file' (fields sent: {shown})")
-    await upload.seek(0)
-    with target.open("wb") as out:
-        await asyncio.to_thread(shutil.copyfileobj, upload.file, out, 1 << 20)
-    if target.stat().st_size == 0:
-        raise BadRequest("the uploaded file is empty")
-    return clean_filename(upload.filename, default)
+async def _save_form_member(request: Request, target: Path, members: tuple[str, ...], default: str) -> str:
+    """Move the first of the form's ``members`` that was sent to ``target``; the client's
+    file name (a ``csv_data`` field's is the form's ``filename`` field)."""
+    try:
+        form = await read_form(request, target.parent, frozenset(members))
+    except BadForm as error:
+        raise BadRequest(str(error)) from None
+    try:
+        chosen = next((form.files[member] for member in members if member in form.files), None)
+        if chosen is None:
+            shown = ", ".join(form.names()) or "none"
+            raise BadRequest(f"the multipart body has no file in the field 'file' (fields sent: {shown})")
+        if chosen.size == 0:
+            raise BadRequest("the uploaded file is empty")
+        os.replace(chosen.path, target)
+        return clean_filename(chosen.filename if chosen.filename is not None else form.fields.get("filename"),
+                              default)
+    finally:
+        discard(form)
 
 
 async def _save_raw(request: Request, target: Path, default: str) -> str:
@@ -122,8 +123,3 @@ async def _save_raw(request: Request, target: Path, default: str) -> str:
                          "or as the raw body")
     return clean_filename(request.query_params.get("filename"), default)
 
-
-def _write(target: Path, data: bytes) -> None:
-    if not data:
-        raise BadRequest("the uploaded file is empty")
-    target.write_bytes(data)

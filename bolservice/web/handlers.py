@@ -117,11 +117,11 @@ class Api:
         })
 
     async def _staged(self, request: Request, suffix: str,
-                      receive: Callable[[Request, Path, int], Awaitable[str]],
+                      receive: Callable[[Request, Path], Awaitable[str]],
                       process: Callable[[str, Path, str], Awaitable[dict]], sid: str) -> tuple[str, dict]:
         """Stage the body to a file under the root, then hand it to the service."""
         with self.service.store.staging_file(suffix) as staged:
-            filename = await receive(request, staged, self.settings.max_upload_bytes)
+            filename = await receive(request, staged)
             return filename, await process(sid, staged, filename)
 
     def download(self, attachment: str) -> Callable[[Request], Awaitable[Response]]:
