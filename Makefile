@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.engines
 	$(BIN)/python -m bench.corpus
 	$(BIN)/python -m bench.service
+	$(BIN)/python -m bench.fairness
 
 # A long schemathesis run against a fresh server: no generated request may get a 5xx.
 fuzz: $(VENV)/.installed-test

@@ -55,6 +55,15 @@ def pdf_job(pdf_path: str, max_pages: int, engine: str = "auto",
     )
 
 
+def pdf_short_job(pdf_path: str, max_pages: int, engine: str) -> PdfOutput | None:
+    """The whole job for a PDF of fewer than SPLIT_PAGES pages; None for a longer one,
+    which is read in page ranges (``pdf_part_job``) instead."""
+    count = pdfium_page_count(pdf_path)
+    if count is not None and SPLIT_PAGES <= count <= max_pages:
+        return None
+    return pdf_job(pdf_path, max_pages, engine)
+
+
 def pdf_part_job(pdf_path: str, max_pages: int, engine: str, part: int, parts: int) -> PdfPart:
     """Part ``part`` of ``parts`` jobs that read a PDF at once, each its own page range."""
     count = pdfium_page_count(pdf_path)

@@ -56,31 +56,63 @@ def ready() -> bool:
     return True
 
 
+class Lane:
+    """A pebble pool of processes at one priority, remade when pebble gives it up."""
+
+    def __init__(self, processes: int, nice: int = 0) -> None:
+        self.processes, self.nice = processes, nice
+        self._pool: ProcessPool | None = None
+
+    def pool(self) -> ProcessPool:
+        if self._pool is None or not self._pool.active:
+            # spawn: forking a process that runs an event loop and threads is not safe.
+            self._pool = ProcessPool(self.processes, initializer=os.nice, initargs=(self.nice,),
+                                     context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    def drop(self, pool: ProcessPool) -> None:
+        if self._pool is pool:
+            self._pool = None
+        pool.stop()
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join()
+
+
 class JobPool:
-    """The worker's job processes. At most ``max_queue`` pieces of work (an upload's jobs
-    count once) run or wait at once; past that a request is refused at once
-    (Overloaded) rather than queued without bound."""
+    """The worker's job processes, in two lanes so that no workspace's heavy file keeps the
+    others waiting (docs/SERVICE.md):
+
+    - the quick lane, one process at normal priority, takes every job first for at most
+      ``quick_seconds``; a job that needs longer is stopped there and goes to
+    - the bulk lane, ``workers`` processes at a lower priority (nice 10), each job under
+      its own deadline (by default ``timeout``).
+
+    At most ``max_queue`` pieces of work (an upload's jobs count once) run or wait at once;
+    past that a request is refused at once (Overloaded) rather than queued without bound.
+    """
 
     WATCH_EVERY = 0.1  # seconds between the watchdog's looks at the processes' memory
     POOL_RESTARTS = 3  # new pools a job may go to when whole pools break under it
+    BULK_NICE = 10
 
-    def __init__(self, workers: int, timeout: float, max_queue: int = 16, memory_mb: int = 0) -> None:
+    def __init__(self, workers: int, timeout: float, max_queue: int = 16, memory_mb: int = 0,
+                 quick_seconds: float = 1.0) -> None:
         self.workers = workers
         self.timeout = timeout
         self.max_queue = max_queue
         self.memory_mb = memory_mb
+        self.quick_seconds = quick_seconds
         self.active = 0
-        self._pool: ProcessPool | None = None
+        self.quick, self.bulk = Lane(1), Lane(workers, self.BULK_NICE)
         self._watchdog: asyncio.Task | None = None
         self._memory_kills: set[int] = set()  # pids the watchdog stopped
 
-    def _current(self) -> ProcessPool:
-        if self._pool is None or not self._pool.active:
-            # spawn: forking a process that runs an event loop and threads is not safe.
-            self._pool = ProcessPool(self.workers, context=multiprocessing.get_context("spawn"))
+    def _watch_memory(self) -> None:
         if self.memory_mb > 0 and (self._watchdog is None or self._watchdog.done()):
             self._watchdog = asyncio.get_running_loop().create_task(self._watch())
-        return self._pool
 
     async def _watch(self) -> None:
         limit = self.memory_mb * 1024 * 1024
@@ -94,10 +126,10 @@ class JobPool:
                     except OSError:
                         pass
 
-    async def run(self, function: Callable, *args):
-        """Run ``function(*args)`` in a process, as one admitted piece of work."""
+    async def run(self, function: Callable, *args, timeout: float | None = None):
+        """Run ``function(*args)`` as one admitted piece of work: quick lane first."""
         async with self.admitted():
-            return await self.call(function, *args)
+            return await self.call(function, *args, timeout=timeout)
 
     @asynccontextmanager
     async def admitted(self) -> AsyncIterator[None]:
@@ -110,28 +142,44 @@ class JobPool:
         finally:
             self.active -= 1
 
-    async def call(self, function: Callable, *args):
-        """Run ``function(*args)`` in a process (inside ``admitted``)."""
-        return await self._run(function, args, self.timeout)
+    async def call(self, function: Callable, *args, timeout: float | None = None):
+        """Run ``function(*args)`` (inside ``admitted``): on the quick lane, or, past its
+        time there, on the bulk lane under ``timeout`` (default: the pool's)."""
+        try:
+            return await self.call_quick(function, *args)
+        except JobTimeout:
+            return await self.call_bulk(function, *args, timeout=timeout)
 
-    async def call_each(self, function: Callable, arguments: list[tuple]) -> list:
-        """Run ``function`` once per tuple of ``arguments``, at once (inside ``admitted``);
-        once all have ended, the results in order, or the first error."""
-        results = await asyncio.gather(*(self.call(function, *args) for args in arguments), return_exceptions=True)
+    async def call_quick(self, function: Callable, *args):
+        """Run ``function(*args)`` on the quick lane (inside ``admitted``); JobTimeout past
+        ``quick_seconds``."""
+        return await self._run(self.quick, function, args, min(self.quick_seconds, self.timeout))
+
+    async def call_bulk(self, function: Callable, *args, timeout: float | None = None):
+        """Run ``function(*args)`` on the bulk lane (inside ``admitted``)."""
+        return await self._run(self.bulk, function, args, min(timeout or self.timeout, self.timeout))
+
+    async def call_each(self, function: Callable, arguments: list[tuple], timeout: float | None = None) -> list:
+        """Run ``function`` on the bulk lane once per tuple of ``arguments``, at once
+        (inside ``admitted``); once all have ended, the results in order, or the first error."""
+        results = await asyncio.gather(*(self.call_bulk(function, *args, timeout=timeout) for args in arguments),
+                                       return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
         return results
 
     async def probe(self, timeout: float) -> bool:
-        """Whether a process answers a no-op job; also starts the processes. Outside the
+        """Whether both lanes answer a no-op job; also starts their processes. Outside the
         cap: it is the service checking itself, not a client's work."""
-        return await self._run(ready, (), timeout)
+        return all(await asyncio.gather(self._run(self.quick, ready, (), timeout),
+                                        self._run(self.bulk, ready, (), timeout)))
 
-    async def _run(self, function: Callable, args: tuple, timeout: float):
+    async def _run(self, lane: Lane, function: Callable, args: tuple, timeout: float):
+        self._watch_memory()
         attempt = broken = 0
         while True:
-            pool = self._current()
+            pool = lane.pool()
             future = pool.schedule(function, args=args, timeout=timeout)
             try:
                 return await asyncio.wrap_future(future)
@@ -141,7 +189,7 @@ class JobPool:
                 # Every process died while no job ran (pebble then gives up the pool): not
                 # this job's doing, so it goes to a new pool; pools that keep breaking are
                 # the service's failure, not the file's.
-                self._drop(pool)
+                lane.drop(pool)
                 broken += 1
                 if broken > self.POOL_RESTARTS:
                     raise
@@ -153,17 +201,11 @@ class JobPool:
                 if attempt == 2:
                     raise JobCrashed() from None
 
-    def _drop(self, pool: ProcessPool) -> None:
-        if self._pool is pool:
-            self._pool = None
-        pool.stop()
-
     def shutdown(self) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
-        if self._pool is not None:
-            self._pool.stop()
-            self._pool.join()
+        self.quick.stop()
+        self.bulk.stop()
 
 
 def children() -> list[int]:

@@ -16,10 +16,16 @@ from typing import BinaryIO
 
 from . import metrics
 from .config import Settings
-from .jobs import PdfOutput, merge_job, pdf_job, pdf_part_job
-from .pool import JobPool
+from .jobs import MergeOutput, PdfOutput, merge_job, pdf_job, pdf_part_job, pdf_short_job
+from .pool import JobPool, JobTimeout
 from .locks import Locker
 from .store import Manifest, WorkspaceStore, new_sid, validate_sid
+
+# A job on the bulk lane may take this long, plus this much per MB of the files it reads
+# (a 2,000-page BOL of 3.5 MB gets 80 s; the pdfplumber reading of a dense 40-page one
+# some 10 s), up to BOLSERVICE_JOB_TIMEOUT.
+BUDGET_SECONDS = 10.0
+BUDGET_SECONDS_PER_MB = 20.0
 
 # Roles of a workspace's files, as named in its manifest.
 PDF, EXTRACTION, PDF_CSV, SPREADSHEET, MERGED_CSV = "pdf", "extraction", "pdf_csv", "spreadsheet", "merged_csv"
@@ -63,23 +69,35 @@ class WorkspaceService:
             await asyncio.to_thread(self.store.tidy, sid)
             yield
 
-    async def _process(self, job: str, function, *args):
-        """Run an engine job in the pool, timed."""
+    def _budget(self, *files: Path) -> float:
+        """The deadline of a job on the bulk lane: it follows the size of the files it
+        reads, up to BOLSERVICE_JOB_TIMEOUT (a 1 MB PDF does not get two minutes)."""
+        megabytes = sum(path.stat().st_size for path in files) / (1024 * 1024)
+        return min(self.settings.job_timeout, BUDGET_SECONDS + BUDGET_SECONDS_PER_MB * megabytes)
+
+    async def _merge(self, extraction: Path, staged: Path) -> MergeOutput:
         started = time.perf_counter()
-        output = await self.pool.run(function, *args)
-        metrics.PROCESSING_SECONDS.labels(job).observe(time.perf_counter() - started)
+        output = await self.pool.run(merge_job, str(extraction), str(staged), timeout=self._budget(staged, extraction))
+        metrics.PROCESSING_SECONDS.labels("merge").observe(time.perf_counter() - started)
         return output
 
     async def _parse_pdf(self, staged: Path) -> PdfOutput:
-        """Parse a staged PDF in the pool, timed: a long one is read in page ranges by all
-        the pool's processes at once, then parsed as a whole."""
+        """Parse a staged PDF in the pool, timed. A short one on the quick lane; a long one,
+        or one that needs more than its time there, on the bulk lane, read in page ranges
+        by all its processes at once, then parsed as a whole."""
         started = time.perf_counter()
         args = (str(staged), self.settings.max_pages, self.settings.pdf_engine)
-        parts = self.pool.workers
+        budget, parts = self._budget(staged), self.pool.workers
         async with self.pool.admitted():
-            found = await self.pool.call_each(pdf_part_job, [(*args, part, parts) for part in range(parts)])
-            output = found[0].output or await self.pool.call(
-                pdf_job, *args, [reading for part in found for reading in part.readings])
+            try:
+                output = await self.pool.call_quick(pdf_short_job, *args)
+            except JobTimeout:
+                output = None
+            if output is None:
+                found = await self.pool.call_each(pdf_part_job, [(*args, part, parts) for part in range(parts)],
+                                                  timeout=budget)
+                output = found[0].output or await self.pool.call_bulk(
+                    pdf_job, *args, [reading for part in found for reading in part.readings], timeout=budget)
         metrics.PROCESSING_SECONDS.labels("pdf").observe(time.perf_counter() - started)
         return output
 
@@ -123,7 +141,7 @@ class WorkspaceService:
         async with self._locked(sid):
             manifest = self._manifest_with(sid, EXTRACTION, "upload-csv")
             extraction = self.store.file_path(manifest, EXTRACTION)
-            output = await self._process("merge", merge_job, str(extraction), str(staged))
+            output = await self._merge(extraction, staged)
             manifest.details["csv"] = _details(filename, output.summary)
             await asyncio.to_thread(self.store.commit, manifest, {
                 SPREADSHEET: staged, MERGED_CSV: output.csv,
