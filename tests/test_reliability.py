@@ -256,3 +256,36 @@ def test_a_poisonous_file_on_one_workspace_never_fails_a_valid_upload_on_another
             thread.join(60)
             answer = result["value"]
             assert answer.status_code == 422 and "MB a job may use" in answer.json()["error"], answer.text[:300]
+
+
+def fill_memory() -> None:
+    """A job that fills memory as fast as it can, 16 MB at a time, until it is stopped."""
+    held = []
+    while True:
+        held.append(b"\x01" * (16 * 1024 * 1024))
+
+
+def test_the_memory_ceiling_holds_within_a_small_margin(caplog):
+    """The watchdog stops a process filling memory at full speed within 40 MB of the limit
+    (looking every 0.1 s, it let this one reach 357-368 MB against 300, and a real file
+    1,232 MB against 1,024)."""
+    import asyncio
+    import logging
+    import re
+
+    from bolservice.pool import JobPool, OverMemoryLimit
+
+    async def run() -> None:
+        pool = JobPool(1, timeout=30, memory_mb=300)
+        try:
+            await pool.probe(60)
+            with pytest.raises(OverMemoryLimit):
+                await pool.run(fill_memory)
+            assert await pool.run(sum, [1, 2]) == 3  # the lane serves on
+        finally:
+            pool.shutdown()
+
+    with caplog.at_level(logging.WARNING, logger="bolservice"):
+        asyncio.run(run())
+    seen = [int(m) for m in re.findall(r"stopped a job's process at (\d+) MB, over the 300 MB", caplog.text)]
+    assert seen and max(seen) <= 300 + 40, seen
