@@ -27,6 +27,7 @@ class Settings:
     job_timeout: float = 120.0
     max_upload_mb: float = 50.0
     body_timeout: float = 60.0
+    max_connections: int = 256
     max_pages: int = 2000
     cors_origins: tuple[str, ...] = ("*",)
     debug_token: str = ""

@@ -12,7 +12,7 @@ import pytest
 
 from tests.bolpdf import BolInvoice, Item, build_bol
 from tests.server import Server, lock_holder
-from tests.test_reliability import in_background
+from tests.test_reliability import in_background, wait_for
 from tests.test_api import MERGED, PDF, SHEET, assert_error, download, merged_workspace, new_sid, upload, upload_sheet
 
 
@@ -236,3 +236,24 @@ def _is_file(link: Path) -> bool:
         return os.readlink(link).startswith("/")
     except OSError:
         return False
+
+
+def test_past_the_cap_of_requests_in_progress_a_worker_answers_503_json_at_once(tmp_path):
+    """Stalled uploads fill a worker's places; the next request is refused at once, in JSON,
+    and served again once a place is free."""
+    import socket
+
+    with Server(tmp_path / "root", workers=1, max_connections=3, body_timeout=3) as server:
+        stalled = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(3)]
+        for raw in stalled:
+            raw.sendall(b"POST /upload?_sid=slow-1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\n"
+                        b"Content-Length: 1000\r\n\r\n%PDF-")
+        time.sleep(0.5)
+        with server.client() as client:
+            started = time.monotonic()
+            answer = client.get("/ping")
+            assert answer.status_code == 503 and time.monotonic() - started < 2
+            assert answer.headers["retry-after"] == "5" and "BOLSERVICE_MAX_CONNECTIONS" in answer.json()["error"]
+            for raw in stalled:
+                raw.close()
+            wait_for(lambda: client.get("/ping").status_code == 200, seconds=10, what="a free place")

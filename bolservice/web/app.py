@@ -22,7 +22,7 @@ from ..store import WorkspaceStore
 from .cors import CORS_HEADERS, JsonCors
 from .errors import EXCEPTION_HANDLERS
 from .handlers import Api
-from .limits import BodyLimit
+from .limits import BodyLimit, RequestCap
 from .requestlog import RequestLog
 
 log = logging.getLogger("bolservice")
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(JsonCors, allow_origins=list(settings.cors_origins),
                        allow_methods=["GET", "POST", "OPTIONS"], allow_headers=CORS_HEADERS,
                        expose_headers=["Content-Disposition"]),
+            Middleware(RequestCap, max_requests=settings.max_connections),
             Middleware(BodyLimit, max_bytes=settings.max_upload_bytes, stall_seconds=settings.body_timeout),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,5 +1,5 @@
-"""The request body's limits, enforced while the body streams in: its size, its pace, and
-one way of saying its length."""
+"""Limits on requests: how many a worker serves at once, and their bodies' size, pace and
+one way of saying their length, enforced while the bodies stream in."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_response
+from .errors import RETRY_AFTER_OVERLOADED, error_response
 
 # An over-limit body is read and thrown away up to this many times the limit before the
 # 413 is sent: a client still sending when the answer comes would see a reset connection,
@@ -97,3 +97,30 @@ class BodyLimit:
                    "(BOLSERVICE_MAX_UPLOAD_MB); send a smaller file")
         response = error_response(413, message, {"Connection": "close"} if more else None)
         await response(scope, receive, send)
+
+
+class RequestCap:
+    """Answer 503 JSON (with Retry-After) past ``max_requests`` requests in progress in
+    this worker: a flood of slow uploads cannot take every file descriptor. A connection
+    between two requests holds no place (uvicorn closes one idle for 5 s)."""
+
+    def __init__(self, app: ASGIApp, max_requests: int) -> None:
+        self.app = app
+        self.max_requests = max_requests
+        self.active = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.max_requests:
+            message = (f"this worker is serving as many requests as it may ({self.max_requests}, "
+                       "BOLSERVICE_MAX_CONNECTIONS); retry shortly")
+            await error_response(503, message, {"Retry-After": RETRY_AFTER_OVERLOADED, "Connection": "close"})(
+                scope, receive, send)
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
