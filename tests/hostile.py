@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import io
 import zipfile
 
@@ -120,3 +122,11 @@ def corner_cell_xlsx() -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def looping_page_tree_pdf() -> bytes:
+    """The plain BOL whose page tree's only kid is the tree itself (the same length, so the
+    cross-reference table still holds): a reader that follows it never ends."""
+    pdf = plain_bol_pdf(BOL_LINES)
+    kids = re.search(rb"(\d+) 0 obj\s*<<\s*/Count 1 /Kids \[ (\d+) 0 R \]", pdf)
+    return pdf[:kids.start(2)] + kids.group(1).rjust(len(kids.group(2))) + pdf[kids.end(2):]

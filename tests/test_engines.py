@@ -281,3 +281,16 @@ def test_a_reader_reads_the_pages_it_is_asked_for(reader):
     assert len(every) == 5
     assert list(reader(data, pages={2, 5})) == [every[1], every[4]]
     assert list(reader(data, pages=range(1, 3))) == every[:2]
+
+
+def test_auto_reads_with_pdfplumber_what_pdfium_cannot_read():
+    """A page tree that names itself as its only kid: pdfium cannot load the page, pdfminer
+    finds it anyway; auto serves the reference's reading rather than refuse the file."""
+    from bolservice.bol import UnreadablePdfError
+    from tests.hostile import looping_page_tree_pdf
+
+    data = looping_page_tree_pdf()
+    with pytest.raises(UnreadablePdfError):
+        extract_pdf(data, engine="pdfium")
+    assert extract_pdf(data, engine="auto") == extract_pdf(data, engine="pdfplumber")
+    assert [row.style for row in extract_pdf(data).rows] == ["ST1001"]

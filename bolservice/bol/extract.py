@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import count
 
-from .errors import UnusableContentError
+from .errors import UnreadablePdfError, UnusableContentError
 from .model import Extraction
 from .parse import PageParse, assemble, parse_page
 from .pdffile import PageText, PdfSource
@@ -30,11 +30,17 @@ ENGINES = ("auto", *sorted(READERS))
 
 def first_reading(source: PdfSource, *, engine: str = "auto", max_pages: int | None = None,
                   pages: Collection[int] | None = None) -> list[PageText]:
-    """The pages' first reading, in page order: ``engine``'s, pdfium's for auto. A long PDF
+    """The pages' first reading, in page order: ``engine``'s; for auto, pdfium's, or
+    pdfplumber's where pdfium cannot read the file (a damaged page tree). A long PDF
     can be read in page ranges by several processes, and the readings joined for
     ``extract_pdf``."""
     _check(engine)
-    return list(READERS["pdfium" if engine == "auto" else engine](source, max_pages=max_pages, pages=pages))
+    if engine == "auto":
+        try:
+            return list(READERS["pdfium"](source, max_pages=max_pages, pages=pages))
+        except UnreadablePdfError:  # pdfium is stricter with damage than the reference is
+            engine = "pdfplumber"
+    return list(READERS[engine](source, max_pages=max_pages, pages=pages))
 
 
 def extract_pdf(source: PdfSource, *, max_pages: int | None = None, engine: str = "auto",
@@ -51,6 +57,8 @@ def extract_pdf(source: PdfSource, *, max_pages: int | None = None, engine: str 
     try:
         first = assemble(pages)
     except UnusableContentError:  # no invoice, or a figure too long: pdfplumber reads it all
+        if not pages:
+            raise
         doubtful = {page.number for page in pages}
     else:
         doubtful = _doubtful_pages(first, pages)
