@@ -90,6 +90,7 @@ class _Assembler:
         self._header_value = bytearray()
         self._headers: dict[str, str] = {}
         self._name = bytearray()
+        self._field = ""  # the name of the part being read
         self._out: BinaryIO | None = None
         self._file: FilePart | None = None
         self._text: bytearray | None = None
@@ -158,14 +159,13 @@ class _Assembler:
         self.parts += 1
         if self.parts > MAX_PARTS:
             raise BadForm(f"the form has more than {MAX_PARTS} parts")
-        self._open, self._file, self._out, self._text = True, None, None, None
+        self._open, self._field, self._file, self._out, self._text = True, name, None, None, None
         if as_file:
             handle, path = tempfile.mkstemp(dir=self.directory, suffix=".part")
             self._out = open(handle, "wb")
             self._file = FilePart(name, filename, Path(path))
         else:
             self._text = bytearray()
-        self._field = name
 
     def _data(self, data: bytes) -> None:
         if self._out is not None and self._file is not None:
