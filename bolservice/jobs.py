@@ -58,8 +58,7 @@ def pdf_job(pdf_path: str, max_pages: int, engine: str = "auto",
 def pdf_short_job(pdf_path: str, max_pages: int, engine: str) -> PdfOutput | None:
     """The whole job for a PDF of fewer than SPLIT_PAGES pages; None for a longer one,
     which is read in page ranges (``pdf_part_job``) instead."""
-    count = pdfium_page_count(pdf_path)
-    if count is not None and SPLIT_PAGES <= count <= max_pages:
+    if _in_ranges(pdfium_page_count(pdf_path), max_pages):
         return None
     return pdf_job(pdf_path, max_pages, engine)
 
@@ -67,11 +66,16 @@ def pdf_short_job(pdf_path: str, max_pages: int, engine: str) -> PdfOutput | Non
 def pdf_part_job(pdf_path: str, max_pages: int, engine: str, part: int, parts: int) -> PdfPart:
     """Part ``part`` of ``parts`` jobs that read a PDF at once, each its own page range."""
     count = pdfium_page_count(pdf_path)
-    if count is None or count < SPLIT_PAGES or count > max_pages:
-        # One job does it all; a PDF pdfium cannot open is left to the engine to report.
+    if count is None or not _in_ranges(count, max_pages):
         return PdfPart([], pdf_job(pdf_path, max_pages, engine) if part == 0 else None)
     pages = range(1 + part * count // parts, 1 + (part + 1) * count // parts)
     return PdfPart(first_reading(pdf_path, engine=engine, max_pages=max_pages, pages=pages))
+
+
+def _in_ranges(count: int | None, max_pages: int) -> bool:
+    """Whether a PDF of ``count`` pages is read in page ranges. One pdfium cannot open, or
+    one over the page limit, is left to a single job, whose engine reports it."""
+    return count is not None and SPLIT_PAGES <= count <= max_pages
 
 
 def merge_job(extraction_path: str, sheet_path: str) -> MergeOutput:

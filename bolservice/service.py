@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,6 +40,14 @@ def stage(manifest: Manifest) -> str:
     if MERGED_CSV in manifest.files:
         return "merged"
     return "pdf" if PDF_CSV in manifest.files else "empty"
+
+
+@contextmanager
+def _timed(job: str) -> Iterator[None]:
+    """Observe how long a job (or an upload's jobs) took, when it succeeds."""
+    started = time.perf_counter()
+    yield
+    metrics.PROCESSING_SECONDS.labels(job).observe(time.perf_counter() - started)
 
 
 def _details(filename: str, summary: dict) -> dict:
@@ -76,29 +84,27 @@ class WorkspaceService:
         return min(self.settings.job_timeout, BUDGET_SECONDS + BUDGET_SECONDS_PER_MB * megabytes)
 
     async def _merge(self, extraction: Path, staged: Path) -> MergeOutput:
-        started = time.perf_counter()
-        output = await self.pool.run(merge_job, str(extraction), str(staged), timeout=self._budget(staged, extraction))
-        metrics.PROCESSING_SECONDS.labels("merge").observe(time.perf_counter() - started)
-        return output
+        with _timed("merge"):
+            return await self.pool.run(merge_job, str(extraction), str(staged),
+                                       timeout=self._budget(staged, extraction))
 
     async def _parse_pdf(self, staged: Path) -> PdfOutput:
         """Parse a staged PDF in the pool, timed. A short one on the quick lane; a long one,
         or one that needs more than its time there, on the bulk lane, read in page ranges
         by all its processes at once, then parsed as a whole."""
-        started = time.perf_counter()
         args = (str(staged), self.settings.max_pages, self.settings.pdf_engine)
         budget, parts = self._budget(staged), self.pool.workers
-        async with self.pool.admitted():
-            try:
-                output = await self.pool.call_quick(pdf_short_job, *args)
-            except JobTimeout:
-                output = None
-            if output is None:
-                found = await self.pool.call_each(pdf_part_job, [(*args, part, parts) for part in range(parts)],
-                                                  timeout=budget)
-                output = found[0].output or await self.pool.call_bulk(
-                    pdf_job, *args, [reading for part in found for reading in part.readings], timeout=budget)
-        metrics.PROCESSING_SECONDS.labels("pdf").observe(time.perf_counter() - started)
+        with _timed("pdf"):
+            async with self.pool.admitted():
+                try:
+                    output = await self.pool.call_quick(pdf_short_job, *args)
+                except JobTimeout:
+                    output = None
+                if output is None:
+                    found = await self.pool.call_each(
+                        pdf_part_job, [(*args, part, parts) for part in range(parts)], timeout=budget)
+                    output = found[0].output or await self.pool.call_bulk(
+                        pdf_job, *args, [reading for part in found for reading in part.readings], timeout=budget)
         return output
 
     async def new(self, sid: str | None, *, wipe: bool = True) -> tuple[Manifest, bool]:
