@@ -88,7 +88,7 @@ def text_lines(chars: PageChars) -> list[str]:
     """The page's lines as ``page.extract_text().splitlines()`` gives them."""
     if not len(chars):
         return []
-    turns = np.flatnonzero(chars.upright[1:] != chars.upright[:-1]) + 1
+    turns = () if chars.upright.all() else np.flatnonzero(chars.upright[1:] != chars.upright[:-1]) + 1
     if len(turns):
         groups = [_group_words(chars, start, end) for start, end in pairwise([0, *turns.tolist(), len(chars)])]
         offsets = np.cumsum([0] + [len(codes) for codes, _, _ in groups[:-1]])
@@ -100,8 +100,13 @@ def text_lines(chars: PageChars) -> list[str]:
         return []
     line = _clusters(tops)
     # Before each word but the first: a line break where the line changes, else a space.
-    separators = np.where(line[1:] != line[:-1], _NEWLINE, _SPACE).astype(np.uint32)
-    text = np.insert(codes, starts[1:], separators).tobytes().decode("utf-32-le", "surrogatepass")
+    joined = np.full(len(codes) + len(starts) - 1, _SPACE, dtype=np.uint32)
+    separators = starts[1:] + np.arange(len(starts) - 1)
+    joined[separators[line[1:] != line[:-1]]] = _NEWLINE
+    printed = np.ones(len(joined), dtype=bool)
+    printed[separators] = False
+    joined[printed] = codes
+    text = joined.tobytes().decode("utf-32-le", "surrogatepass")
     if _LIGATURE.search(text):
         text = text.translate(LIGATURES)
     # pdfplumber's caller splits its text the same way (str.splitlines knows more breaks).
@@ -111,10 +116,11 @@ def text_lines(chars: PageChars) -> list[str]:
 def _clusters(values: np.ndarray, tolerance: float = Y_TOLERANCE) -> np.ndarray:
     """Each value's cluster: the distinct values, sorted, chained while within ``tolerance``
     (a repeated value is within it of itself, so sorting all of them does)."""
-    order = np.argsort(values)
+    order = values.argsort()
     ordered = values[order]
     ids = np.empty(len(values), dtype=np.int64)
-    ids[order] = np.cumsum(np.concatenate(([False], ordered[1:] > ordered[:-1] + tolerance)))
+    ids[order[0]] = 0
+    ids[order[1:]] = np.cumsum(ordered[1:] > ordered[:-1] + tolerance)
     return ids
 
 

@@ -4,8 +4,11 @@ shared by a text object's characters, and the turn of a rotated page."""
 from __future__ import annotations
 
 import ctypes
+import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+import numpy as np
 from pdfminer.fontmetrics import FONT_METRICS
 
 from . import pdfium_calls as calls
@@ -46,23 +49,109 @@ class Placement:
     upright: bool
     inline: bool
     scale: float
-    number: int
 
     @property
     def level(self) -> bool:
         return self.b == 0 and self.c == 0
 
 
+class PlacementColumns(NamedTuple):
+    """The placements' fields the reader computes on, one array each, by placement number."""
+
+    inline: np.ndarray
+    level: np.ndarray
+    upright: np.ndarray
+    forwards: np.ndarray  # a > 0: the text runs left to right
+    metric: np.ndarray    # the font has pdfium metrics, so the loose box is not just the ink
+    doubtful: np.ndarray
+    scale: np.ndarray
+    descent: np.ndarray
+
+    @classmethod
+    def of(cls, placements: list[Placement]) -> PlacementColumns:
+        flags = [np.array(values, dtype=bool) for values in zip(*(
+            (p.inline, p.level, p.upright, p.a > 0, p.font.pdfium_ascent != p.font.pdfium_descent,
+             p.font.doubtful) for p in placements))] or [np.zeros(0, dtype=bool)] * 6
+        return cls(*flags, np.array([p.scale for p in placements], dtype=np.float64),
+                   np.array([p.font.descent for p in placements], dtype=np.float64))
+
+
+# A character's step along the baseline is kept in a table by placement number and code
+# point for the first placements and the commonest code points, in a dict beyond them.
+_TABLE_PLACEMENTS, _TABLE_CODES = 256, 0x250
+_UNSEEN = np.inf
+
+
 @dataclass
 class Known:
-    """What a document's pages share, worked out once: fonts, placements by font, size,
-    matrix and page rotation, and glyphs' widths."""
+    """What a document's pages share, worked out once: fonts, placements (numbered, by
+    font, size, matrix and page rotation), glyphs' widths and characters' steps."""
 
     fonts: dict[int, Font] = field(default_factory=dict)
-    placements: dict[tuple, Placement] = field(default_factory=dict)
+    numbers: dict[tuple, int] = field(default_factory=dict)
+    placements: list[Placement] = field(default_factory=list)
+    doubtful_fonts: bool = False  # whether any placement's font is doubtful
     widths: dict[tuple[int, float, int], float | None] = field(default_factory=dict)
-    # A glyph's advance along the baseline, by placement number << 21 | code point.
-    advances: dict[int, float] = field(default_factory=dict)
+    _columns: PlacementColumns = field(default_factory=lambda: PlacementColumns.of([]))
+    _table: np.ndarray = field(default_factory=lambda: np.full((0, _TABLE_CODES), _UNSEEN))
+    _steps: dict[int, float] = field(default_factory=dict)  # by placement number << 21 | code point
+
+    def number(self, key: tuple, turn: Turn) -> int:
+        """The number of the placement of a font, size, matrix (a b c d) and page rotation."""
+        found = self.numbers.get(key)
+        if found is None:
+            address = key[0]
+            if address not in self.fonts:
+                self.fonts[address] = font_of(address)
+            found = self.numbers[key] = len(self.placements)
+            self.placements.append(_placement(self.fonts[address], *key[1:6], turn))
+            self.doubtful_fonts |= self.fonts[address].doubtful
+        return found
+
+    @property
+    def columns(self) -> PlacementColumns:
+        if len(self._columns.inline) != len(self.placements):
+            self._columns = PlacementColumns.of(self.placements)
+        return self._columns
+
+    def steps(self, numbers: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Each character's step along the baseline, given its placement's number and its
+        code point: ``a`` × the glyph's width in the font and size; NaN for text that is not
+        level, or a glyph pdfium cannot find. Worked out once per placement and code point."""
+        table = self._step_table()
+        tabled = (numbers < len(table)) & (codes < _TABLE_CODES)
+        if tabled.all():
+            steps = table[numbers, codes]
+        else:
+            steps = np.full(len(codes), _UNSEEN)
+            steps[tabled] = table[numbers[tabled], codes[tabled]]
+        unseen = np.flatnonzero(steps == _UNSEEN)
+        if len(unseen):
+            keys = (numbers[unseen].astype(np.int64) << 21) | codes[unseen]
+            distinct, inverse = np.unique(keys, return_inverse=True)
+            steps[unseen] = np.array([self._step(key) for key in distinct.tolist()], dtype=np.float64)[inverse]
+        return steps
+
+    def _step_table(self) -> np.ndarray:
+        rows = min(len(self.placements), _TABLE_PLACEMENTS)
+        if rows > len(self._table):
+            grown = np.full((min(max(rows, 2 * len(self._table), 8), _TABLE_PLACEMENTS), _TABLE_CODES), _UNSEEN)
+            grown[:len(self._table)] = self._table
+            self._table = grown
+        return self._table
+
+    def _step(self, key: int) -> float:
+        number, code = key >> 21, key & 0x1FFFFF
+        if key in self._steps:
+            return self._steps[key]
+        place = self.placements[number]
+        width = self.glyph_width(place.font, place.size, code) if place.level else None
+        step = math.nan if width is None else place.a * width
+        if number < len(self._table) and code < _TABLE_CODES:
+            self._table[number, code] = step
+        else:
+            self._steps[key] = step
+        return step
 
     def glyph_width(self, font: Font, size: float, code: int) -> float | None:
         """The advance of the font's glyph for a code point at a size, in text space; None
@@ -74,6 +163,14 @@ class Known:
                                       ctypes.byref(width))
             self.widths[key] = width.value if found else None
         return self.widths[key]
+
+
+def _placement(font: Font, size: float, a: float, b: float, c: float, d: float, turn: Turn) -> Placement:
+    # pdfminer's test of uprightness, on the matrix as it sees it: turned with the page.
+    ta, tb, tc, td = turn.matrix(a, b, c, d)
+    scale = d * size
+    return Placement(a, b, c, d, size, font, upright=ta * td > 0 and tb * tc <= 0,
+                     inline=b == 0 and c == 0 and scale != 0 and not turn.rotation, scale=scale)
 
 
 def font_of(address: int) -> Font:

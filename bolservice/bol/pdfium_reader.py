@@ -26,7 +26,6 @@ pdfplumber. docs/ENGINE.md lists what is known to differ unnoticed.
 from __future__ import annotations
 
 import ctypes
-import math
 import os
 import re
 import threading
@@ -42,15 +41,15 @@ from . import pdfium_calls as calls
 from .errors import BolInputError, UnreadablePdfError
 from .lines import Char, PageChars, codes_of, is_space, text_lines
 from .pdffile import PageText, PdfSource, check_page_count, checked_stream, unreadable
-from .pdfium_placing import Font, Known, Placement, Turn, font_of
+from .pdfium_placing import Known, Placement, Turn
 
 # Two lengths closer than this are the same: pdfium works in 32-bit floats.
 _EPSILON = 1e-3
 # pdfium leaves text objects narrower than this out of its text layer.
 _DROPPED_WIDTH = 0.01
-# What pdfium generates: spaces and line breaks (code points up to the space's, and one
-# standing for all higher). Only these need the extra call to ask.
-_GENERATED_KINDS = np.array([chr(code) in " \r\n" for code in range(ord(" ") + 2)])
+# What pdfium generates: spaces and line breaks, so only characters up to the space need
+# the extra call to ask.
+_HIGHEST_GENERATED = ord(" ")
 # pdfium marks a hyphen that ends a line of text as a hyphenation mark; it is printed text.
 _HYPHEN_MARKS = str.maketrans({"\x02": "-", "\ufffe": "-"})
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -116,8 +115,8 @@ def _read_page(document: ctypes.c_void_p, index: int, known: Known, sweeps: _Swe
                 f"the text of page {index + 1} could not be read; the PDF may be damaged, so export it again")
         textpage = ctypes.c_void_p(textpage)
         try:
-            reader = _PageReader(page, textpage, known)
-            chars = reader.chars(sweeps)
+            reader = _PageReader(page, textpage, known, sweeps)
+            chars = reader.chars()
         finally:
             calls.close_textpage(textpage)
         return PageText(text_lines(chars), scanned=not len(chars) and calls.has_image(page),
@@ -167,24 +166,18 @@ class _Sweeps:
         self.boxes = _Slots(np.float32, 4)  # a character's loose box: left, top, right, bottom
         self.matrices = _Slots(np.float32, 6)  # a character's matrix: a, b, c, d, e, f
         self.origins = _Slots(np.float64, 2, pointer_per_value=True)  # a character's origin: x, y
+        self.inks = _Slots(np.float64, 4, pointer_per_value=True)  # a character's ink box: left, right, bottom, top
         self.sizes = _Slots(np.float32, 1)  # a text object's font size
 
 
 class _PageReader:
-    def __init__(self, page: ctypes.c_void_p, textpage: ctypes.c_void_p, known: Known) -> None:
-        self.page, self.text, self.known = page, textpage, known
+    def __init__(self, page: ctypes.c_void_p, textpage: ctypes.c_void_p, known: Known, sweeps: _Sweeps) -> None:
+        self.page, self.text, self.known, self.sweeps = page, textpage, known, sweeps
         self.turn = Turn(page)
         # Set when the page holds something this reader cannot vouch to read as pdfminer does.
         self.doubtful = False
-        self.placements: dict[int, Placement] = {}  # by text object
-        self.size = ctypes.c_float()
-        self.size_ref = ctypes.byref(self.size)
-        self.x, self.y = ctypes.c_double(), ctypes.c_double()
-        self.origin_refs = (ctypes.byref(self.x), ctypes.byref(self.y))
-        self.ink = [ctypes.c_double() for _ in range(4)]
-        self.ink_refs = [ctypes.byref(side) for side in self.ink]
 
-    def chars(self, sweeps: _Sweeps) -> PageChars:
+    def chars(self) -> PageChars:
         """The page's printed characters in content order, pdfium's own additions left out.
 
         pdfium is asked for every character's text object and loose box in two sweeps, for
@@ -194,7 +187,7 @@ class _PageReader:
         (no ink widened it, so its sides are the origin and the advance's end); others the
         slow way.
         """
-        text = self.text
+        text, sweeps = self.text, self.sweeps
         count = calls.count_chars(text)
         codes = _codes(text, count) or "".join(chr(calls.unicode(text, i)) for i in range(count))
         self.doubtful = _DOUBTFUL_TEXT.search(codes) is not None
@@ -204,160 +197,155 @@ class _PageReader:
         # pdfium's own characters: those of no text object, and the spaces and line breaks
         # it generates though it names the text object they follow.
         printed = objects != 0
-        for index in np.flatnonzero(printed & _GENERATED_KINDS[np.minimum(points, len(_GENERATED_KINDS) - 1)]).tolist():
-            printed[index] = not calls.is_generated(text, index)
-        indices = np.flatnonzero(printed)
+        asked = (printed & (points <= _HIGHEST_GENERATED)).nonzero()[0].tolist()
+        if asked:
+            printed[asked] = np.fromiter(map(calls.is_generated, repeat(text, len(asked)), asked), np.int32) == 0
+        indices = printed.nonzero()[0]
         points, objects, box = points[indices], objects[indices], box[indices]
         # A text object's characters come one after another: a run each.
-        starts = np.flatnonzero(np.concatenate((objects[:1] != 0, objects[1:] != objects[:-1])))
+        bounds = np.concatenate((objects[:1] != 0, objects[1:] != objects[:-1], [True])).nonzero()[0]
+        starts, lengths = bounds[:-1], bounds[1:] - bounds[:-1]
         run_objects, first = objects[starts].tolist(), indices[starts].tolist()
-        places = self._placements(first, run_objects, sweeps)
-        lengths = np.diff(starts, append=len(points))
-        top, bottom = (np.repeat(side, lengths) for side in self._across(places, first, sweeps))
+        runs = self._placements(first, run_objects)
+        numbers = runs.repeat(lengths)
+        per = self.known.columns
+        top, bottom = (side.repeat(lengths) for side in self._across(runs, first))
         left = self.turn.box[0]
-        columns = [box[:, 0] - left, box[:, 2] - left, top, bottom,
-                   np.repeat(np.array([place.upright for place in places], dtype=bool), lengths)]
-        advance = self._advances(places, lengths, points)
-        for at in np.flatnonzero(~(np.abs(box[:, 2] - box[:, 0] - advance) < _EPSILON)).tolist():
-            index, char, place = int(indices[at]), chr(points[at]), self.placements[int(objects[at])]
-            if place.inline:  # ink widened the box
-                columns[0][at], columns[1][at] = (side - left for side in self._along(index, char, place, box[at]))
-            else:
-                for column, value in zip(columns, self._turned_char(index, char, place, box[at])[1:]):
-                    column[at] = value
+        columns = [box[:, 0] - left, box[:, 2] - left, top, bottom, per.upright[numbers]]
+        steps = self.known.steps(numbers, points)
+        odd = (~(np.abs(box[:, 2] - box[:, 0] - np.abs(steps)) < _EPSILON) | ~per.inline[numbers]).nonzero()[0]
+        if len(odd):
+            self._place_odd(odd, columns, indices, numbers, points, box, steps)
         chars = PageChars(points, *columns)
         if not self.doubtful and _split_glyphs(chars):
             self.doubtful = True
-        ends = np.append(starts[1:], len(points)) - 1
-        return self._restore_lost_spaces(chars, dict(zip(run_objects, ends.tolist())))
+        return self._restore_lost_spaces(chars, dict(zip(run_objects, (bounds[1:] - 1).tolist())))
 
-    def _placements(self, first: list[int], objects: list[int], sweeps: _Sweeps) -> list[Placement]:
-        """Each text object's placement, given the objects and their first characters."""
-        text, count = self.text, len(objects)
+    def _placements(self, first: list[int], objects: list[int]) -> np.ndarray:
+        """Each text object's placement number, given the objects and their first characters."""
+        text, count, known, sweeps = self.text, len(objects), self.known, self.sweeps
         matrices = sweeps.matrices.sweep(calls.char_matrix, count, repeat(text, count), first)
         sizes = sweeps.sizes.sweep(calls.object_font_size, count, map(ctypes.c_void_p, objects))
-        keys = zip(map(calls.object_font, objects), sizes[:, 0].tolist(), *matrices[:, :4].T.tolist(),
-                   repeat(self.turn.rotation))
-        places = list(map(self._known_placement, keys))
-        self.placements.update(zip(objects, places))
-        return places
+        keys = list(zip(map(calls.object_font, objects), sizes[:, 0].tolist(), *matrices[:, :4].T.tolist(),
+                        repeat(self.turn.rotation)))
+        numbers = list(map(known.numbers.get, keys, repeat(-1)))
+        if -1 in numbers:
+            numbers = [known.number(key, self.turn) if number < 0 else number for key, number in zip(keys, numbers)]
+        runs = np.array(numbers, dtype=np.int64)
+        if known.doubtful_fonts and known.columns.doubtful[runs].any():
+            self.doubtful = True
+        return runs
 
-    def _across(self, places: list[Placement], first: list[int], sweeps: _Sweeps) -> tuple[np.ndarray, np.ndarray]:
+    def _across(self, runs: np.ndarray, first: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """pdfminer's top and bottom of each level text object's characters on an unrotated
-        page (NaN for the others), given the objects' placements and first characters."""
-        count = len(places)
-        inline = np.array([place.inline for place in places], dtype=bool)
-        scale = np.array([place.scale for place in places], dtype=np.float64)
-        descent = np.array([place.font.descent for place in places], dtype=np.float64)
-        low = sweeps.origins.sweep(calls.char_origin, count, repeat(self.text, count), first)[:, 1] + scale * descent
+        page (NaN for the others), given the objects' placement numbers and first characters."""
+        count, per = len(runs), self.known.columns
+        scale = per.scale[runs]
+        low = self.sweeps.origins.sweep(calls.char_origin, count, repeat(self.text, count), first)[:, 1]
+        low = low + scale * per.descent[runs]
         high = low + scale
-        page_top = self.turn.box[3]
-        return (np.where(inline, page_top - np.maximum(low, high), np.nan),
-                np.where(inline, page_top - np.minimum(low, high), np.nan))
+        top, bottom = self.turn.box[3] - np.maximum(low, high), self.turn.box[3] - np.minimum(low, high)
+        inline = per.inline[runs]
+        if not inline.all():
+            top[~inline] = bottom[~inline] = np.nan
+        return top, bottom
 
-    def _advances(self, places: list[Placement], lengths: np.ndarray, points: np.ndarray) -> np.ndarray:
-        """Each character's advance along the baseline: its glyph's width in the object's
-        font, size and matrix (NaN for a character of an object not inline, or whose glyph
-        pdfium cannot find). Worked out once per placement and code point."""
-        keys = (np.repeat(np.array([place.number for place in places], dtype=np.int64), lengths) << 21) | points
-        ordered = np.sort(keys)
-        distinct = ordered[np.concatenate((ordered[:1] == ordered[:1], ordered[1:] != ordered[:-1]))]
-        known, numbered = self.known.advances, {place.number: place for place in places}
-        advances = [known[key] if key in known else self._advance(key, numbered[key >> 21])
-                    for key in distinct.tolist()]
-        return np.array(advances, dtype=np.float64)[np.searchsorted(distinct, keys)]
+    def _place_odd(self, odd: np.ndarray, columns: list[np.ndarray], indices: np.ndarray, numbers: np.ndarray,
+                   points: np.ndarray, box: np.ndarray, steps: np.ndarray) -> None:
+        """Place the characters not placed by their loose boxes alone: level ones whose ink
+        may widen the box, then turned ones or those on a rotated page, one by one."""
+        per, left = self.known.columns, self.turn.box[0]
+        level = odd[per.level[numbers[odd]]]
+        x0, x1 = self._along(indices[level], numbers[level], box[level], steps[level])
+        inline = per.inline[numbers[level]]
+        columns[0][level[inline]], columns[1][level[inline]] = x0[inline] - left, x1[inline] - left
+        along = dict(zip(level.tolist(), zip(x0.tolist(), x1.tolist())))
+        for at in odd[~per.inline[numbers[odd]]].tolist():
+            place = self.known.placements[numbers[at]]
+            char = self._turned_char(int(indices[at]), chr(points[at]), place, box[at], along.get(at))
+            for column, value in zip(columns, char[1:]):
+                column[at] = value
 
-    def _advance(self, key: int, place: Placement) -> float:
-        width = self.known.glyph_width(place.font, place.size, key & 0x1FFFFF) if place.inline else None
-        advance = self.known.advances[key] = math.nan if width is None else abs(place.a * width)
-        return advance
-
-    def _along(self, index: int, char: str, place: Placement, box: np.ndarray) -> tuple[float, float]:
-        """pdfminer's x0 and x1 of a level character whose ink may widen its loose box.
+    def _along(self, indices: np.ndarray, numbers: np.ndarray, box: np.ndarray,
+               steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """pdfminer's x0 and x1 of level characters whose ink may widen their loose boxes.
 
         A side of the loose box that the ink stops short of is the metric one (the origin,
         or the advance's end). Where the ink reaches it, the origin is asked of pdfium, and
-        the advance's end is the origin plus the font's width of the glyph.
+        the advance's end is the origin plus the character's step.
         """
-        box_left, box_right = float(box[0]), float(box[2])
-        calls.ink_box(self.text, index, *self.ink_refs)
-        ink_left, ink_right = self.ink[0].value, self.ink[1].value
-        metric = place.font.pdfium_ascent != place.font.pdfium_descent  # else the box is the ink
-        left = box_left if metric and ink_left > box_left + _EPSILON else None
-        right = box_right if metric and ink_right < box_right - _EPSILON else None
-        if left is not None and right is not None:
-            return left, right
-        calls.char_origin(self.text, index, *self.origin_refs)
-        origin = self.x.value
-        forwards = place.a > 0
-        if (forwards and right is not None) or (not forwards and left is not None):
-            return (origin, right) if forwards else (left, origin)
-        width = self.known.glyph_width(place.font, place.size, ord(char))
-        if width is None:
+        text, count, per = self.text, len(indices), self.known.columns
+        ink = self.sweeps.inks.sweep(calls.ink_box, count, repeat(text, count), indices.tolist())
+        x0, x1 = box[:, 0].copy(), box[:, 2].copy()
+        metric = per.metric[numbers]  # else the loose box is the ink
+        keep_left, keep_right = metric & (ink[:, 0] > x0 + _EPSILON), metric & (ink[:, 1] < x1 - _EPSILON)
+        asked = np.flatnonzero(~(keep_left & keep_right))
+        if not len(asked):
+            return x0, x1
+        origin = self.sweeps.origins.sweep(calls.char_origin, len(asked), repeat(text, len(asked)),
+                                           indices[asked].tolist())[:, 0].copy()
+        forwards = per.forwards[numbers[asked]]
+        from_left, from_right = forwards & keep_right[asked], ~forwards & keep_left[asked]
+        end = origin + steps[asked]
+        by_step = ~(from_left | from_right)
+        if np.isnan(end[by_step]).any():  # no glyph width: the loose box is kept
             self.doubtful = True
-            return box_left, box_right
-        end = origin + place.a * width
-        return (origin, end) if forwards else (end, origin)
+        by_step &= ~np.isnan(end)
+        x0[asked[from_left]], x1[asked[from_right]] = origin[from_left], origin[from_right]
+        x0[asked[by_step]] = np.where(forwards, origin, end)[by_step]
+        x1[asked[by_step]] = np.where(forwards, end, origin)[by_step]
+        return x0, x1
 
-    def _turned_char(self, index: int, char: str, place: Placement, box: np.ndarray) -> Char:
-        """A character of turned text, or on a rotated page (rare: the slow way). A quarter
-        turn is placed exactly; other angles take pdfium's loose box, and the page is doubtful."""
-        calls.char_origin(self.text, index, *self.origin_refs)
-        x, y, font = self.x.value, self.y.value, place.font
+    def _turned_char(self, index: int, char: str, place: Placement, box: np.ndarray,
+                     along: tuple[float, float] | None) -> Char:
+        """A character of turned text, or on a rotated page (rare: the slow way), given its
+        x0 and x1 when it is level. A quarter turn is placed exactly; other angles take
+        pdfium's loose box, and the page is doubtful."""
+        x, y = ctypes.c_double(), ctypes.c_double()
+        calls.char_origin(self.text, index, ctypes.byref(x), ctypes.byref(y))
+        font = place.font
         box_left, box_top, box_right, box_bottom = map(float, box)
-        if place.level and place.scale:
-            low = y + place.scale * font.descent
-            x0, x1 = self._along(index, char, place, box)
-            return self.turn.char(char, x0, low, x1, low + place.scale, place.upright)
+        if along is not None and place.scale:
+            low = y.value + place.scale * font.descent
+            return self.turn.char(char, along[0], low, along[1], low + place.scale, place.upright)
         if place.a == 0 and place.d == 0 and place.c * place.size:
-            low = x + place.c * place.size * font.descent
+            low = x.value + place.c * place.size * font.descent
             return self.turn.char(char, low, box_bottom, low + place.c * place.size, box_top, place.upright)
         self.doubtful = True
         return self.turn.char(char, box_left, box_bottom, box_right, box_top, place.upright)
 
-    def _placement_with(self, obj: ctypes.c_void_p, matrix) -> Placement:
-        calls.object_font_size(obj, self.size_ref)
-        return self._known_placement((calls.object_font(obj.value), self.size.value, matrix.a, matrix.b, matrix.c,
-                                      matrix.d, self.turn.rotation))
-
-    def _known_placement(self, key: tuple) -> Placement:
-        """The placement of a font, size, matrix (a b c d) and page rotation, worked out once."""
-        found = self.known.placements.get(key)
-        if found is None:
-            font = key[0]
-            if font not in self.known.fonts:
-                self.known.fonts[font] = font_of(font)
-            found = self.known.placements[key] = self._new_placement(self.known.fonts[font], *key[1:6])
-        if found.font.doubtful:
+    def _placement_of(self, obj: ctypes.c_void_p, matrix) -> Placement:
+        size = ctypes.c_float()
+        calls.object_font_size(obj, ctypes.byref(size))
+        number = self.known.number((calls.object_font(obj.value), size.value, matrix.a, matrix.b, matrix.c,
+                                    matrix.d, self.turn.rotation), self.turn)
+        place = self.known.placements[number]
+        if place.font.doubtful:
             self.doubtful = True
-        return found
-
-    def _new_placement(self, font: Font, size: float, a: float, b: float, c: float, d: float) -> Placement:
-        # pdfminer's test of uprightness, on the matrix as it sees it: turned with the page.
-        ta, tb, tc, td = self.turn.matrix(a, b, c, d)
-        scale = d * size
-        return Placement(a, b, c, d, size, font, upright=ta * td > 0 and tb * tc <= 0,
-                          inline=b == 0 and c == 0 and scale != 0 and not self.turn.rotation, scale=scale,
-                          number=len(self.known.placements))
+        return place
 
     def _restore_lost_spaces(self, chars: PageChars, last_of_object: dict[int, int]) -> PageChars:
         """Put back the spaces pdfium left out, after the object printed before them; and
         doubt a page whose objects carry an /ActualText (pdfium reads it, pdfminer the glyphs).
 
-        Every page object is visited, so the common one (a text object already read) costs
-        a lookup and a count of its marks, nothing more.
+        The page objects are listed in one sweep; the common one, a text object already
+        read, costs a lookup and a count of its marks, nothing more.
         """
+        page = self.page
+        count = calls.page_object_count(page)
+        objects = list(map(calls.page_object, repeat(page, count), range(count)))
+        found = list(map(last_of_object.get, objects))
+        read = [obj for obj, position in zip(objects, found) if position is not None]
+        if any(map(calls.object_mark_count, read)) and any(map(calls.has_actual_text, read)):
+            self.doubtful = True
+        if None not in found:
+            return chars
         positions: list[int] = []
         spaces: list[Char] = []
         position = -1
-        page, page_object, mark_count = self.page, calls.page_object, calls.object_mark_count
-        for index in range(calls.page_object_count(page)):
-            obj = page_object(page, index)
-            known = last_of_object.get(obj)
+        for obj, known in zip(objects, found):
             if known is not None:
                 position = known
-                if mark_count(obj) and calls.has_actual_text(obj):
-                    self.doubtful = True
                 continue
             for text in calls.objects_of_kind(obj, calls.TEXT) if obj else ():
                 if text in last_of_object:  # read from inside a form
@@ -369,8 +357,8 @@ class _PageReader:
                     spaces.append(space)
         if not spaces:
             return chars
-        found = PageChars.of(spaces)
-        return PageChars(*(np.insert(column, positions, new) for column, new in zip(chars, found)))
+        new = PageChars.of(spaces)
+        return PageChars(*(np.insert(column, positions, values) for column, values in zip(chars, new)))
 
     def _lost_space(self, obj: int) -> Char | None:
         """A space where pdfium dropped a text object for having (next to) no width.
@@ -385,7 +373,7 @@ class _PageReader:
         calls.object_bounds(text, *map(ctypes.byref, (left, bottom, right, top)))
         matrix = calls.MATRIX()
         calls.object_matrix(text, ctypes.byref(matrix))
-        place = self._placement_with(text, matrix)
+        place = self._placement_of(text, matrix)
         if min(right.value - left.value, top.value - bottom.value) >= _DROPPED_WIDTH or not place.size:
             self.doubtful = True
             return None
@@ -410,7 +398,7 @@ def _codes(text: ctypes.c_void_p, count: int) -> str | None:
     pdfium's character indices (a character outside the BMP takes two UTF-16 units)."""
     buffer = ctypes.create_string_buffer((count + 1) * 2)
     written = calls.page_text(text, 0, count, buffer)
-    codes = buffer.raw[: max(written - 1, 0) * 2].decode("utf-16-le", errors="surrogatepass")
+    codes = ctypes.string_at(buffer, max(written - 1, 0) * 2).decode("utf-16-le", errors="surrogatepass")
     if len(codes) != count or _SURROGATE.search(codes):
         return None
     return codes
