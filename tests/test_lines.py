@@ -6,7 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pdfplumber.utils.text import chars_to_textmap
 
-from bolservice.bol.lines import Char, PageChars, text_lines
+import numpy as np
+
+from bolservice.bol.lines import Char, PageChars, pages_lines, text_lines
 
 # Values on a 3 pt grid make the tolerances' ties (exactly 3 pt apart) common.
 coordinate = st.one_of(st.integers(0, 30).map(lambda k: 3.0 * k), st.floats(0, 90, allow_nan=False))
@@ -27,6 +29,15 @@ def pdfplumbers_lines(chars: list[Char]) -> list[str]:
 @given(st.lists(char, max_size=40))
 def test_lines_are_pdfplumbers_for_any_characters(chars):
     assert text_lines(PageChars.of(chars)) == pdfplumbers_lines(chars)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(char, max_size=25), min_size=1, max_size=5))
+def test_pages_read_together_read_as_each_alone(pages):
+    # The reader works out a batch of pages in one go; no line may reach across a page.
+    together = PageChars.of([c for page in pages for c in page])
+    starts = np.cumsum([0] + [len(page) for page in pages])
+    assert pages_lines(together, starts) == [pdfplumbers_lines(page) for page in pages]
 
 
 def test_words_keep_their_order_when_their_tops_are_two_lines():

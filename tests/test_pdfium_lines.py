@@ -11,6 +11,9 @@ listed in docs/ENGINE.md; those cases are not here.
 
 from __future__ import annotations
 
+import io
+
+import pypdfium2
 import pytest
 
 from bolservice.bol.pdfium_reader import pdfium_pages
@@ -161,3 +164,20 @@ def test_pdfium_reads_pdfplumbers_lines_or_says_it_doubts_them(name):
     assert len(reading) == len(reference)
     for number, (mine, theirs) in enumerate(zip(reading, reference), 1):
         assert mine.lines == theirs.lines or mine.doubtful, f"page {number}"
+
+
+def test_pages_read_in_one_batch_read_as_each_alone():
+    """The reader works out a batch of pages together: a page's lines and doubt are what
+    the page gives alone, whatever the pages around it hold (rotated, turned, doubtful,
+    lost spaces, no text)."""
+    alone, joined = [], pypdfium2.PdfDocument.new()
+    for name in CASES:
+        data = CASES[name]()
+        alone += list(pdfium_pages(data))
+        joined.import_pages(pypdfium2.PdfDocument(data))
+    buffer = io.BytesIO()
+    joined.save(buffer)
+    together = list(pdfium_pages(buffer.getvalue()))
+    assert len(together) == len(alone) > 16  # more than one batch
+    for number, (mine, theirs) in enumerate(zip(together, alone), 1):
+        assert mine == theirs, f"page {number}"

@@ -86,52 +86,78 @@ def codes_of(text: str) -> np.ndarray:
 
 def text_lines(chars: PageChars) -> list[str]:
     """The page's lines as ``page.extract_text().splitlines()`` gives them."""
+    return pages_lines(chars, np.array([0, len(chars)]))[0]
+
+
+def pages_lines(chars: PageChars, starts: np.ndarray) -> list[list[str]]:
+    """Each page's lines, for pages whose characters follow one another in ``chars``, page
+    ``i``'s from ``starts[i]`` to ``starts[i + 1]``. The pages are worked out together:
+    most steps cost the same whatever their length, and are then taken once, not once a page."""
+    count = len(starts) - 1
     if not len(chars):
-        return []
-    turns = () if chars.upright.all() else np.flatnonzero(chars.upright[1:] != chars.upright[:-1]) + 1
-    if len(turns):
-        groups = [_group_words(chars, start, end) for start, end in pairwise([0, *turns.tolist(), len(chars)])]
-        offsets = np.cumsum([0] + [len(codes) for codes, _, _ in groups[:-1]])
-        codes, starts, tops = (np.concatenate(column) for column in zip(*groups))
-        starts += np.repeat(offsets, [len(group_starts) for _, group_starts, _ in groups])
-    else:
-        codes, starts, tops = _group_words(chars, 0, len(chars))
-    if not len(starts):
-        return []
-    line = _clusters(tops)
+        return [[] for _ in range(count)]
+    page = np.arange(count).repeat(starts[1:] - starts[:-1]) if count > 1 else None
+    if chars.upright.all():
+        codes, word_starts, tops, word_pages = _group_words(chars, 0, len(chars), page)
+    else:  # orientation groups, each on one page, taken one at a time
+        cuts = np.union1d((chars.upright[1:] != chars.upright[:-1]).nonzero()[0] + 1, starts)
+        groups = [(_group_words(chars, start, end, None), start) for start, end in pairwise(cuts.tolist()) if end > start]
+        offsets = np.cumsum([0] + [len(codes) for (codes, _, _, _), _ in groups[:-1]])
+        codes, word_starts, tops = (np.concatenate(column) for column in zip(*(group[:3] for group, _ in groups)))
+        sizes = [len(group_starts) for (_, group_starts, _, _), _ in groups]
+        word_starts += np.repeat(offsets, sizes)
+        word_pages = None if page is None else np.repeat([page[start] for _, start in groups], sizes)
+    words = len(word_starts)
+    line = _clusters(tops, word_pages)
     # Before each word but the first: a line break where the line changes, else a space.
-    joined = np.full(len(codes) + len(starts) - 1, _SPACE, dtype=np.uint32)
-    separators = starts[1:] + np.arange(len(starts) - 1)
+    joined = np.full(len(codes) + max(words - 1, 0), _SPACE, dtype=np.uint32)
+    separators = word_starts[1:] + np.arange(words - 1)
     joined[separators[line[1:] != line[:-1]]] = _NEWLINE
     printed = np.ones(len(joined), dtype=bool)
     printed[separators] = False
     joined[printed] = codes
-    text = joined.tobytes().decode("utf-32-le", "surrogatepass")
-    if _LIGATURE.search(text):
-        text = text.translate(LIGATURES)
+    text = joined.tobytes().decode("utf-32-le", "surrogatepass")  # a code point a character
+    # A page's text runs from its first word to the separator before the next page's.
+    first_words = [0, words] if word_pages is None else np.searchsorted(word_pages, np.arange(count + 1))
+    word_offsets = np.append(word_starts + np.arange(words), len(text) + 1).tolist()
+    ligatures = _LIGATURE.search(text) is not None
     # pdfplumber's caller splits its text the same way (str.splitlines knows more breaks).
-    return text.splitlines()
+    return [_written_out(text[word_offsets[begin]:word_offsets[end] - 1], ligatures).splitlines() if end > begin
+            else [] for begin, end in pairwise(first_words)]
 
 
-def _clusters(values: np.ndarray, tolerance: float = Y_TOLERANCE) -> np.ndarray:
+def _written_out(text: str, ligatures: bool) -> str:
+    return text.translate(LIGATURES) if ligatures else text
+
+
+def _clusters(values: np.ndarray, groups: np.ndarray | None = None, tolerance: float = Y_TOLERANCE) -> np.ndarray:
     """Each value's cluster: the distinct values, sorted, chained while within ``tolerance``
-    (a repeated value is within it of itself, so sorting all of them does)."""
-    order = values.argsort()
+    (a repeated value is within it of itself, so sorting all of them does); with ``groups``,
+    within each group apart, the clusters numbered group after group."""
+    order = values.argsort() if groups is None else np.lexsort((values, groups))
     ordered = values[order]
+    gaps = ordered[1:] > ordered[:-1] + tolerance
+    if groups is not None:
+        grouped = groups[order]
+        gaps |= grouped[1:] != grouped[:-1]
     ids = np.empty(len(values), dtype=np.int64)
-    ids[order[0]] = 0
-    ids[order[1:]] = np.cumsum(ordered[1:] > ordered[:-1] + tolerance)
+    ids[order[:1]] = 0
+    ids[order[1:]] = np.cumsum(gaps)
     return ids
 
 
-def _group_words(chars: PageChars, start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _group_words(chars: PageChars, start: int, end: int, page: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """One orientation group's words: their characters' codes in reading order, where each
-    word starts among them, and each word's top on the page."""
+    word starts among them, each word's top on its page, and with ``page`` (the page of
+    each of ``chars``), each word's page."""
     upright = bool(chars.upright[start])
     # Turned text reads top to bottom: the axes swap, and it is read as upright text.
     x0, x1, top = ((chars.x0, chars.x1, chars.top) if upright else (chars.top, chars.bottom, chars.x0))
     x0, x1, top, codes = x0[start:end], x1[start:end], top[start:end], chars.codes[start:end]
-    line = _clusters(top)
+    page = None if page is None else page[start:end]
+    # Line numbers run page after page, so sorting by them keeps the pages apart.
+    line = _clusters(top, page)
     order = np.lexsort((x0, line) if upright else (x1, x0, line))  # stable, as Python's sort
     x0, x1, top, codes, line = x0[order], x1[order], top[order], codes[order], line[order]
     space = is_space(codes)
@@ -139,12 +165,12 @@ def _group_words(chars: PageChars, start: int, end: int) -> tuple[np.ndarray, np
     new_word[1:] = ((line[1:] != line[:-1]) | space[:-1] | (x0[1:] < x0[:-1])
                     | (x0[1:] > x1[:-1] + X_TOLERANCE) | (np.abs(top[1:] - top[:-1]) > Y_TOLERANCE))
     printed = ~space
-    starts = np.flatnonzero(new_word[printed])
+    starts = new_word[printed].nonzero()[0]
     if not len(starts):
-        return codes[:0], starts, top[:0]
+        return codes[:0], starts, top[:0], None if page is None else page[:0]
     # A word's top on the page: its highest character; turned, its first one's (axes swapped).
     tops = np.minimum.reduceat(top[printed], starts) if upright else x0[printed][starts]
-    return codes[printed], starts, tops
+    return codes[printed], starts, tops, None if page is None else page[order][printed][starts]
 
 
 def is_space(codes: np.ndarray) -> np.ndarray:

@@ -95,6 +95,10 @@ class Known:
     _columns: PlacementColumns = field(default_factory=lambda: PlacementColumns.of([]))
     _table: np.ndarray = field(default_factory=lambda: np.full((0, _TABLE_CODES), _UNSEEN))
     _steps: dict[int, float] = field(default_factory=dict)  # by placement number << 21 | code point
+    _width: ctypes.c_float = field(default_factory=ctypes.c_float)  # where pdfium writes a glyph's width
+
+    def __post_init__(self) -> None:
+        self._width_ref = ctypes.byref(self._width)
 
     def number(self, key: tuple, turn: Turn) -> int:
         """The number of the placement of a font, size, matrix (a b c d) and page rotation."""
@@ -158,10 +162,8 @@ class Known:
         where pdfium cannot map the code point back to a glyph of the font."""
         key = (font.address, size, code)
         if key not in self.widths:
-            width = ctypes.c_float()
-            found = calls.glyph_width(ctypes.c_void_p(font.address), ctypes.c_uint32(code), ctypes.c_float(size),
-                                      ctypes.byref(width))
-            self.widths[key] = width.value if found else None
+            found = calls.glyph_width(ctypes.c_void_p(font.address), code, ctypes.c_float(size), self._width_ref)
+            self.widths[key] = self._width.value if found else None
         return self.widths[key]
 
 
