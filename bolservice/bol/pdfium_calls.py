@@ -180,22 +180,30 @@ class Slots:
         self.pointers: list[list[ctypes.c_void_p]] = []
 
     def sweep(self, function, count: int, *arguments: Iterable) -> np.ndarray:
-        """The rows ``function(*arguments, pointers...)`` writes, for ``count`` """
+        """The rows ``function(*arguments, pointers...)`` writes, for ``count`` calls."""
+        deque(map(function, *arguments, *self._pointers(count)), maxlen=0)
+        return self.array[:count]
+
+    def ask(self, function, count: int, *arguments: Iterable) -> tuple[np.ndarray, np.ndarray]:
+        """The rows written, as ``sweep``, and each call's answer."""
+        answers = np.fromiter(map(function, *arguments, *self._pointers(count)), np.int64, count)
+        return self.array[:count], answers
+
+    def _pointers(self, count: int) -> list[list[ctypes.c_void_p]]:
         if count > len(self.array):
             array = self.array = np.empty((max(count, 2 * len(self.array)), self.array.shape[1]), self.array.dtype)
             base, row, value = array.ctypes.data, array.strides[0], array.strides[1]
             offsets = range(0, row, value) if self.pointer_per_value else [0]
             self.pointers = [list(map(ctypes.c_void_p, range(base + offset, base + len(array) * row, row)))
                              for offset in offsets]
-        deque(map(function, *arguments, *self.pointers), maxlen=0)
-        return self.array[:count]
+        return self.pointers
 
 
 class Sweeps:
-    """The slots of a reading: pdfium's answers for a page's characters and text objects,
-    each kind in its own array. Made once per thread (making the pointers costs as much as
-    a short document's read); documents read in turn share them, since a page's reading
-    is done with them before the next page is read."""
+    """The slots of a reading: pdfium's answers for a batch of pages' characters, text
+    objects and glyphs, each kind in its own array. Made once per thread (making the
+    pointers costs as much as a short document's read); documents read in turn share
+    them, since a batch's reading is done with them before the next batch is read."""
 
     _local = threading.local()
 
@@ -211,3 +219,4 @@ class Sweeps:
         self.origins = Slots(np.float64, 2, pointer_per_value=True)  # a character's origin: x, y
         self.inks = Slots(np.float64, 4, pointer_per_value=True)  # a character's ink box: left, right, bottom, top
         self.sizes = Slots(np.float32, 1)  # a text object's font size
+        self.widths = Slots(np.float32, 1)  # a glyph's width

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import math
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -85,20 +86,15 @@ _UNSEEN = np.inf
 @dataclass
 class Known:
     """What a document's pages share, worked out once: fonts, placements (numbered, by
-    font, size, matrix and page rotation), glyphs' widths and characters' steps."""
+    font, size, matrix and page rotation) and characters' steps."""
 
     fonts: dict[int, Font] = field(default_factory=dict)
     numbers: dict[tuple, int] = field(default_factory=dict)
     placements: list[Placement] = field(default_factory=list)
     doubtful_fonts: bool = False  # whether any placement's font is doubtful
-    widths: dict[tuple[int, float, int], float | None] = field(default_factory=dict)
     _columns: PlacementColumns = field(default_factory=lambda: PlacementColumns.of([]))
     _table: np.ndarray = field(default_factory=lambda: np.full((0, _TABLE_CODES), _UNSEEN))
     _steps: dict[int, float] = field(default_factory=dict)  # by placement number << 21 | code point
-    _width: ctypes.c_float = field(default_factory=ctypes.c_float)  # where pdfium writes a glyph's width
-
-    def __post_init__(self) -> None:
-        self._width_ref = ctypes.byref(self._width)
 
     def number(self, key: tuple, turn: Turn) -> int:
         """The number of the placement of a font, size, matrix (a b c d) and page rotation."""
@@ -118,7 +114,7 @@ class Known:
             self._columns = PlacementColumns.of(self.placements)
         return self._columns
 
-    def steps(self, numbers: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    def steps(self, numbers: np.ndarray, codes: np.ndarray, sweeps: calls.Sweeps) -> np.ndarray:
         """Each character's step along the baseline, given its placement's number and its
         code point: ``a`` × the glyph's width in the font and size; NaN for text that is not
         level, or a glyph pdfium cannot find. Worked out once per placement and code point."""
@@ -129,11 +125,13 @@ class Known:
         else:
             steps = np.full(len(codes), _UNSEEN)
             steps[tabled] = table[numbers[tabled], codes[tabled]]
-        unseen = np.flatnonzero(steps == _UNSEEN)
+            beyond = ((numbers[~tabled].astype(np.int64) << 21) | codes[~tabled]).tolist()
+            steps[~tabled] = list(map(self._steps.get, beyond, repeat(_UNSEEN)))
+        unseen = (steps == _UNSEEN).nonzero()[0]
         if len(unseen):
             keys = (numbers[unseen].astype(np.int64) << 21) | codes[unseen]
             distinct, inverse = np.unique(keys, return_inverse=True)
-            steps[unseen] = np.array([self._step(key) for key in distinct.tolist()], dtype=np.float64)[inverse]
+            steps[unseen] = self._new_steps(distinct, sweeps)[inverse]
         return steps
 
     def _step_table(self) -> np.ndarray:
@@ -144,27 +142,23 @@ class Known:
             self._table = grown
         return self._table
 
-    def _step(self, key: int) -> float:
-        number, code = key >> 21, key & 0x1FFFFF
-        if key in self._steps:
-            return self._steps[key]
-        place = self.placements[number]
-        width = self.glyph_width(place.font, place.size, code) if place.level else None
-        step = math.nan if width is None else place.a * width
-        if number < len(self._table) and code < _TABLE_CODES:
-            self._table[number, code] = step
-        else:
-            self._steps[key] = step
-        return step
-
-    def glyph_width(self, font: Font, size: float, code: int) -> float | None:
-        """The advance of the font's glyph for a code point at a size, in text space; None
-        where pdfium cannot map the code point back to a glyph of the font."""
-        key = (font.address, size, code)
-        if key not in self.widths:
-            found = calls.glyph_width(ctypes.c_void_p(font.address), code, ctypes.c_float(size), self._width_ref)
-            self.widths[key] = self._width.value if found else None
-        return self.widths[key]
+    def _new_steps(self, keys: np.ndarray, sweeps: calls.Sweeps) -> np.ndarray:
+        """The steps of placement numbers and code points (``number << 21 | code``) not seen
+        before: the glyphs' widths asked of pdfium in one sweep. Kept for the next pages."""
+        numbers, codes = keys >> 21, keys & 0x1FFFFF
+        steps = np.full(len(keys), math.nan)
+        level = self.columns.level[numbers].nonzero()[0]
+        if len(level):
+            places = list(map(self.placements.__getitem__, numbers[level].tolist()))
+            widths, found = sweeps.widths.ask(calls.glyph_width, len(level),
+                                              (ctypes.c_void_p(place.font.address) for place in places),
+                                              codes[level].tolist(), (ctypes.c_float(place.size) for place in places))
+            a = np.array([place.a for place in places], dtype=np.float64)
+            steps[level] = np.where(found != 0, a * widths[:, 0], math.nan)
+        tabled = (numbers < len(self._table)) & (codes < _TABLE_CODES)
+        self._table[numbers[tabled], codes[tabled]] = steps[tabled]
+        self._steps.update(zip(keys[~tabled].tolist(), steps[~tabled].tolist()))
+        return steps
 
 
 def _placement(font: Font, size: float, a: float, b: float, c: float, d: float, turn: Turn) -> Placement:

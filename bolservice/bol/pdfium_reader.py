@@ -188,7 +188,7 @@ class _Batch:
         top, bottom = (side.repeat(lengths) for side in self._across(runs, run_pages, first))
         left = np.array([page.turn.box[0] for page in pages])[page_of]
         columns = [box[:, 0] - left, box[:, 2] - left, top, bottom, per.upright[numbers]]
-        steps = self.known.steps(numbers, points)
+        steps = self.known.steps(numbers, points, sweeps)
         odd = (~(np.abs(box[:, 2] - box[:, 0] - np.abs(steps)) < _EPSILON) | ~per.inline[numbers]).nonzero()[0]
         if len(odd):
             self._place_odd(odd, columns, page_of, index, numbers, points, box, steps)
