@@ -142,6 +142,7 @@ CASES = {
     "ToUnicode: ranges into the private use area": t.tounicode_cmap(
         "1 beginbfrange <61> <66> <E000> endbfrange"),
     "marked content with /ActualText, artifacts": t.actual_text,
+    "300 font sizes": t.many_sizes,
     "TTF LiberationSans": t.ttf_page("LiberationSans"),
     "TTF DejaVuSans 10": t.ttf_page("DejaVuSans", 10),
     "TTF Carlito 9, char space 1": t.ttf_page("Carlito", 9, charSpace=1),

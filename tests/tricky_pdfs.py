@@ -246,6 +246,14 @@ def mixed_sizes() -> bytes:
     return rl(draw)
 
 
+def many_sizes(count: int = 300) -> bytes:
+    """More placements (font and size pairs) than the reader keeps in its step table."""
+    def draw(c):
+        for k in range(count):
+            text_at(c, 30 + (k % 6) * 95, 760 - (k // 6) * 14, f"W{k} \u00e9t\u00e9", "Helvetica", 6 + k / 100)
+    return rl(draw)
+
+
 def mixed_ttf_and_standard() -> bytes:
     """TrueType and standard-14 text on near baselines: their descents decide the lines."""
     def draw(c):

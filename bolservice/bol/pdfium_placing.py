@@ -118,21 +118,36 @@ class Known:
         """Each character's step along the baseline, given its placement's number and its
         code point: ``a`` × the glyph's width in the font and size; NaN for text that is not
         level, or a glyph pdfium cannot find. Worked out once per placement and code point."""
+        steps = self._kept_steps(numbers, codes)
+        unseen = (steps == _UNSEEN).nonzero()[0]
+        if len(unseen):
+            numbers, codes = numbers[unseen].astype(np.int64), codes[unseen].astype(np.int64)
+            self._new_steps(self._distinct(numbers, codes), sweeps)
+            steps[unseen] = self._kept_steps(numbers, codes)
+        return steps
+
+    def _kept_steps(self, numbers: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """The steps worked out so far (``_UNSEEN`` for the others)."""
         table = self._step_table()
         tabled = (numbers < len(table)) & (codes < _TABLE_CODES)
         if tabled.all():
-            steps = table[numbers, codes]
-        else:
-            steps = np.full(len(codes), _UNSEEN)
-            steps[tabled] = table[numbers[tabled], codes[tabled]]
-            beyond = ((numbers[~tabled].astype(np.int64) << 21) | codes[~tabled]).tolist()
-            steps[~tabled] = list(map(self._steps.get, beyond, repeat(_UNSEEN)))
-        unseen = (steps == _UNSEEN).nonzero()[0]
-        if len(unseen):
-            keys = (numbers[unseen].astype(np.int64) << 21) | codes[unseen]
-            distinct, inverse = np.unique(keys, return_inverse=True)
-            steps[unseen] = self._new_steps(distinct, sweeps)[inverse]
+            return table[numbers, codes]
+        steps = np.full(len(codes), _UNSEEN)
+        steps[tabled] = table[numbers[tabled], codes[tabled]]
+        beyond = ((numbers[~tabled].astype(np.int64) << 21) | codes[~tabled]).tolist()
+        steps[~tabled] = list(map(self._steps.get, beyond, repeat(_UNSEEN)))
         return steps
+
+    def _distinct(self, numbers: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """The distinct pairs of placement number and code point, as ``number << 21 | code``.
+        Marked in a table when they fit one (np.unique sorts, seven times slower)."""
+        rows = len(self._table)
+        if (numbers < rows).all() and (codes < _TABLE_CODES).all():
+            seen = np.zeros(rows * _TABLE_CODES, dtype=bool)
+            seen[numbers * _TABLE_CODES + codes] = True
+            flat = seen.nonzero()[0]
+            return ((flat // _TABLE_CODES) << 21) | (flat % _TABLE_CODES)
+        return np.unique((numbers << 21) | codes)
 
     def _step_table(self) -> np.ndarray:
         rows = min(len(self.placements), _TABLE_PLACEMENTS)
@@ -142,9 +157,9 @@ class Known:
             self._table = grown
         return self._table
 
-    def _new_steps(self, keys: np.ndarray, sweeps: calls.Sweeps) -> np.ndarray:
-        """The steps of placement numbers and code points (``number << 21 | code``) not seen
-        before: the glyphs' widths asked of pdfium in one sweep. Kept for the next pages."""
+    def _new_steps(self, keys: np.ndarray, sweeps: calls.Sweeps) -> None:
+        """Work out and keep the steps of placement numbers and code points (``number << 21
+        | code``) not seen before: the glyphs' widths are asked of pdfium in one sweep."""
         numbers, codes = keys >> 21, keys & 0x1FFFFF
         steps = np.full(len(keys), math.nan)
         level = self.columns.level[numbers].nonzero()[0]
@@ -158,7 +173,6 @@ class Known:
         tabled = (numbers < len(self._table)) & (codes < _TABLE_CODES)
         self._table[numbers[tabled], codes[tabled]] = steps[tabled]
         self._steps.update(zip(keys[~tabled].tolist(), steps[~tabled].tolist()))
-        return steps
 
 
 def _placement(font: Font, size: float, a: float, b: float, c: float, d: float, turn: Turn) -> Placement:
