@@ -19,7 +19,8 @@ same line for line. The steps, as pdfplumber takes them:
    written out (``ﬁ`` → ``fi``).
 
 A page has a thousand characters or more, so each step works on whole columns (numpy)
-rather than character by character; the comparisons are pdfplumber's, in the same
+rather than character by character, and on several pages at once (``pages_lines``), each
+clustering kept within its page; the comparisons are pdfplumber's, in the same
 double-precision arithmetic, so ties fall the same way.
 """
 
@@ -100,13 +101,14 @@ def pages_lines(chars: PageChars, starts: np.ndarray) -> list[list[str]]:
     if chars.upright.all():
         codes, word_starts, tops, word_pages = _group_words(chars, 0, len(chars), page)
     else:  # orientation groups, each on one page, taken one at a time
-        cuts = np.union1d((chars.upright[1:] != chars.upright[:-1]).nonzero()[0] + 1, starts)
-        groups = [(_group_words(chars, start, end, None), start) for start, end in pairwise(cuts.tolist()) if end > start]
-        offsets = np.cumsum([0] + [len(codes) for (codes, _, _, _), _ in groups[:-1]])
-        codes, word_starts, tops = (np.concatenate(column) for column in zip(*(group[:3] for group, _ in groups)))
-        sizes = [len(group_starts) for (_, group_starts, _, _), _ in groups]
+        cuts = np.union1d((chars.upright[1:] != chars.upright[:-1]).nonzero()[0] + 1, starts).tolist()
+        spans = [(start, end) for start, end in pairwise(cuts) if end > start]
+        groups = [_group_words(chars, start, end, None)[:3] for start, end in spans]
+        offsets = np.cumsum([0] + [len(group_codes) for group_codes, _, _ in groups[:-1]])
+        sizes = [len(group_starts) for _, group_starts, _ in groups]
+        codes, word_starts, tops = (np.concatenate(column) for column in zip(*groups))
         word_starts += np.repeat(offsets, sizes)
-        word_pages = None if page is None else np.repeat([page[start] for _, start in groups], sizes)
+        word_pages = None if page is None else np.repeat([page[start] for start, _ in spans], sizes)
     words = len(word_starts)
     line = _clusters(tops, word_pages)
     # Before each word but the first: a line break where the line changes, else a space.

@@ -2,7 +2,7 @@
 
 pdfium finds each printed character, its Unicode value and its box about ten times faster
 than pdfminer. The characters are placed where pdfminer places them and handed to
-``lines.text_lines``, which applies pdfplumber's rules, so the lines are pdfplumber's:
+``lines.pages_lines``, which applies pdfplumber's rules, so the lines are pdfplumber's:
 
 - Along the baseline, pdfminer's box runs from the origin over the advance width; pdfium's
   loose box has the same sides unless the glyph's ink reaches past them (then the origin
@@ -64,8 +64,9 @@ _DOUBTFUL_TEXT = re.compile(
 def pdfium_pages(source: PdfSource, *, max_pages: int | None = None,
                  pages: Collection[int] | None = None) -> Iterator[PageText]:
     """Each page's lines, in page order; with ``pages`` (page numbers from 1), only those
-    pages'. Pages are read a batch at a time (``_BATCH_PAGES``, ``_BATCH_CHARS``), so that the steps whose cost does not depend on how much a page
-    holds, most of them, are taken once a batch rather than once a page."""
+    pages'. Pages are read a batch at a time (``_BATCH_PAGES``, ``_BATCH_CHARS``), so
+    that the steps whose cost does not depend on how much a page holds, most of them, are
+    taken once a batch rather than once a page."""
     with checked_stream(source) as stream, calls.Document(source, stream) as document:
         check_page_count(document.pages, max_pages)
         known, sweeps = Known(), calls.Sweeps.of_this_thread()
