@@ -1,8 +1,11 @@
 """Deletes workspaces left idle past their time to live, so abandoned uploads expire.
 
 Every worker runs one; a file lock lets only one of them work at a time across all
-processes sharing the root. A workspace is deleted only under its own lock, after
-checking again that it is idle, so the janitor never deletes under a running request.
+processes sharing the root. A round first brings the store's index back to the
+directories (in a thread: it reads the root), then asks the index which workspaces have
+been idle too long, so finding them costs what expired, not what the root holds. A
+workspace is deleted only under its own lock, after checking again that it is idle, so
+the janitor never deletes under a running request.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ class Janitor:
             return 0  # another worker's janitor is at work
         try:
             deleted = 0
-            for sid in await asyncio.to_thread(self._expired):
+            unfinished = await asyncio.to_thread(self.store.reconcile)
+            for sid in await asyncio.to_thread(self._expired, unfinished):
                 deleted += await self._delete_if_idle(sid)
             for sid in await asyncio.to_thread(self._orphan_locks):
                 await self._retire_if_gone(sid)
@@ -66,9 +70,12 @@ class Janitor:
         except FileNotFoundError:
             return None
 
-    def _expired(self) -> list[str]:
+    def _expired(self, unfinished: list[str]) -> list[str]:
+        """Workspaces idle past their time to live: by the index, and among the directories
+        without a manifest (creates cut short), by the directory's age."""
         now = time.time()
-        return [sid for sid in self.store.sids() if (self._idle_seconds(sid, now) or 0) > self.ttl]
+        return self.store.idle_since(now - self.ttl) + [
+            sid for sid in unfinished if (self._idle_seconds(sid, now) or 0) > self.ttl]
 
     def _orphan_locks(self) -> list[str]:
         return [sid for sid in self.locker.locked_sids() if not self.store.path(sid).exists()]

@@ -19,7 +19,7 @@ from .config import Settings
 from .jobs import MergeOutput, PdfOutput, merge_job, pdf_job, pdf_part_job, pdf_short_job
 from .pool import JobPool, JobTimeout
 from .locks import Locker
-from .store import Manifest, WorkspaceStore, new_sid, validate_sid
+from .store import Manifest, WorkspaceStore, listed, new_sid, validate_sid
 
 # A job on the bulk lane may take this long, plus this much per MB of the files it reads
 # (a 2,000-page BOL of 3.5 MB gets 80 s; the pdfplumber reading of a dense 40-page one
@@ -188,26 +188,22 @@ class WorkspaceService:
         }
 
     def describe(self, sid: str, now: float | None = None) -> dict | None:
-        """One workspace as support sees it, or None if it is gone or not yet written."""
-        listed = self.store.listing(sid)
-        if listed is None:
-            return None
-        manifest, files = listed
-        now = now or time.time()
+        """One workspace as support sees it, read from its directory; None if it is gone or
+        not yet written."""
+        found = self.store.listing(sid)
+        return None if found is None else self._described(sid, *found, now or time.time())
+
+    def describe_page(self, prefix: str = "", offset: int = 0, limit: int | None = None,
+                      after: str | None = None) -> list[dict]:
+        """One page of the workspaces as support sees them, in id order, from the store's
+        index: it costs the page, not the root (see WorkspaceStore.page)."""
+        now = time.time()
+        return [self._described(sid, *listed(data), now) for sid, data in self.store.page(prefix, offset, limit, after)]
+
+    def _described(self, sid: str, manifest: Manifest, files: dict[str, int], now: float) -> dict:
         return {
             "session_id": sid, "created_at": iso(manifest.created), "updated_at": iso(manifest.updated),
             "age_seconds": round(now - manifest.created, 1), "idle_seconds": round(now - manifest.updated, 1),
             "stage": stage(manifest), "files": files, "locked": self.locker.is_held(sid),
             **manifest.details,
         }
-
-    def describe_page(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
-        """All workspaces' count, and those of one page, ordered by id.
-
-        Ordering by id needs no manifest reads, so a page of a large root costs only the
-        page; the order is stable while workspaces come and go.
-        """
-        sids = sorted(self.store.sids())
-        chosen = sids[offset:] if limit is None else sids[offset:offset + limit]
-        now = time.time()
-        return len(sids), [d for d in (self.describe(sid, now) for sid in chosen) if d]

@@ -7,16 +7,21 @@ Each workspace has a manifest (``manifest.json``) that names its current files. 
 commit point: new files are written under fresh names, then the manifest is replaced
 atomically, then files it no longer names are removed. A crash at any moment leaves either
 the old manifest with its files or the new one with its files, never a mix.
+
+The store also keeps the workspaces' index (index.py), written after each commit point, so
+that a listing costs the page it lists, not the root.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
 import shutil
 import socket
+import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,10 +29,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .index import WorkspaceIndex, manifest_stamp
+
 SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 MANIFEST = "manifest.json"
 # Service directories under the root; a leading dot keeps them out of the sid namespace.
 STAGING, TRASH, LOCKS = ".staging", ".trash", ".locks"
+
+log = logging.getLogger("bolservice.store")
 
 
 class InvalidSid(ValueError):
@@ -97,6 +106,7 @@ class WorkspaceStore:
         # tell a crashed process's leftovers from a live one's uploads.
         self.staging = self.root / STAGING / _process_tag(os.getpid())
         self.staging.mkdir(exist_ok=True)
+        self.index = WorkspaceIndex(self.root)
 
     def sweep(self) -> list[str]:
         """Remove what crashed processes left: their staging directories, and the trash."""
@@ -133,13 +143,50 @@ class WorkspaceStore:
         """The manifest, and the size of each file it lists and of itself; None if none."""
         try:
             with open(os.path.join(self.root, validate_sid(sid), MANIFEST), "rb") as handle:
-                data = handle.read()
-            manifest = Manifest(**json.loads(data))
+                return listed(handle.read())
         except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
             return None
-        sizes = {name: manifest.sizes.get(role, 0) for role, name in manifest.files.items()}
-        sizes[MANIFEST] = len(data)
-        return manifest, sizes
+
+    def page(self, prefix: str = "", offset: int = 0, limit: int | None = None,
+             after: str | None = None) -> list[tuple[str, bytes]]:
+        """The ids and manifest bytes of one page of workspaces, in id order, from the
+        index: ids starting with ``prefix``, past ``offset`` of them or after the id
+        ``after``, at most ``limit``."""
+        return self.index.page(prefix, offset, limit, after)
+
+    def count(self, prefix: str = "") -> int:
+        return self.index.count(prefix)
+
+    def idle_since(self, before: float) -> list[str]:
+        """The ids of workspaces last changed before ``before`` (by the index)."""
+        return self.index.idle_since(before)
+
+    def reconcile(self) -> list[str]:
+        """Bring the index back to the directories, and return the ids of directories
+        without a manifest (a create cut short), which the index does not list.
+
+        The directory is read, and the manifests whose file changed since the index last
+        saw them; a crash between a commit and its index write, or a workspace made or
+        removed behind the store's back, is repaired here.
+        """
+        known, changed, unfinished = self.index.stamps(), [], []
+        present = set(self.sids())
+        for sid in present:
+            path = os.path.join(self.root, sid, MANIFEST)
+            try:
+                stamp = manifest_stamp(path)
+                if known.get(sid) == stamp:
+                    continue
+                with open(path, "rb") as handle:
+                    data = handle.read()
+                changed.append((sid, json.loads(data)["updated"], stamp, data))
+            except FileNotFoundError:
+                unfinished.append(sid)
+            except (NotADirectoryError, ValueError, KeyError, TypeError):
+                log.warning("workspace %s has an unreadable manifest; it is not listed", short_sid(sid))
+        self.index.repair(changed, [sid for sid in known if sid not in present], known,
+                          lambda sid: os.path.isdir(os.path.join(self.root, sid)))
+        return unfinished
 
     def create(self, sid: str) -> Manifest:
         """An empty workspace; an existing one is wiped first.
@@ -153,13 +200,15 @@ class WorkspaceStore:
         made.mkdir()
         now = time.time()
         manifest = Manifest(session_id=sid, created=now, updated=now)
+        data = _manifest_bytes(manifest)
         try:
-            publish_bytes(made, MANIFEST, _manifest_bytes(manifest))
+            publish_bytes(made, MANIFEST, data)
             self.delete(sid)
             os.rename(made, directory)
         except BaseException:
             shutil.rmtree(made, ignore_errors=True)
             raise
+        self._index(sid, manifest, data)
         return manifest
 
     def delete(self, sid: str) -> bool:
@@ -170,6 +219,7 @@ class WorkspaceStore:
             os.rename(directory, trash)
         except FileNotFoundError:
             return False
+        self._unindex(sid)
         shutil.rmtree(trash, ignore_errors=True)
         return True
 
@@ -202,9 +252,27 @@ class WorkspaceStore:
         manifest.sizes = {role: size for role, size in manifest.sizes.items() if role in manifest.files}
         manifest.updated = time.time()
         fsync_directory(directory)
-        publish_bytes(directory, MANIFEST, _manifest_bytes(manifest))
+        data = _manifest_bytes(manifest)
+        publish_bytes(directory, MANIFEST, data)
+        self._index(manifest.session_id, manifest, data)
         self._remove_unlisted(directory, manifest.files.values())
         return manifest
+
+    def _index(self, sid: str, manifest: Manifest, data: bytes) -> None:
+        """The index's row for a manifest just published. The manifest is the record: if
+        the index cannot be written, the request still stands and ``reconcile`` (each
+        janitor round) writes the row."""
+        try:
+            self.index.put(sid, manifest.updated, manifest_stamp(self.path(sid) / MANIFEST), data)
+        except (OSError, sqlite3.Error):
+            log.exception("the index was not updated for workspace %s; the janitor will", short_sid(sid))
+
+    def _unindex(self, sid: str) -> None:
+        try:
+            self.index.remove(sid)
+        except sqlite3.Error:
+            log.exception("the index still lists the deleted workspace %s; the janitor will remove it",
+                          short_sid(sid))
 
     def open(self, manifest: Manifest, role: str):
         return open(self.path(manifest.session_id) / manifest.files[role], "rb")
@@ -248,6 +316,14 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def listed(data: bytes) -> tuple[Manifest, dict[str, int]]:
+    """A manifest from its bytes, and the size of each file it lists and of itself."""
+    manifest = Manifest(**json.loads(data))
+    sizes = {name: manifest.sizes.get(role, 0) for role, name in manifest.files.items()}
+    sizes[MANIFEST] = len(data)
+    return manifest, sizes
 
 
 def _manifest_bytes(manifest: Manifest) -> bytes:

@@ -47,6 +47,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Start every child of the pool now, not on the first uploads.
         warm = asyncio.gather(*(pool.probe(settings.job_timeout) for _ in range(settings.jobs)))
+        # The index agrees with the directories before the first listing (a root from an
+        # older version, or a crash, leaves it behind).
+        await asyncio.to_thread(store.reconcile)
         sweeping = asyncio.create_task(janitor.run())
         try:
             yield

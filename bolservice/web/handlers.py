@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .. import metrics
 from ..config import Settings
 from ..service import WorkspaceService, iso
+from ..store import SID_PATTERN
 from .bodies import BadRequest, stage_pdf, stage_spreadsheet
 from .errors import error_response
 from .openapi import openapi_document
 
 PRIVATE = {"Cache-Control": "no-store"}  # answers about a workspace are for its holder only
+# A listing this long or shorter is answered at once; a longer one streams, in chunks this long.
+LISTED_AT_ONCE = 500
 NEXT_STEP = {"empty": "POST /upload with the PDF", "pdf": "POST /upload-csv with the spreadsheet, "
              "or GET /download-bol for the PDF's rows", "merged": "GET /download-bol"}
 
@@ -45,6 +49,15 @@ def _count(request: Request, name: str, default: int | None) -> int | None:
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
         raise BadRequest(f"?{name}= takes a whole number from 0 to 999999999, not {raw[:20]!r}")
     return int(raw)
+
+
+def _prefix(request: Request) -> str:
+    """The listing's id prefix from the query string: the start of a workspace id."""
+    raw = request.query_params.get("prefix", "")
+    if raw and not SID_PATTERN.fullmatch(raw):
+        raise BadRequest("?prefix= takes the start of a workspace id: 1 to 128 characters of "
+                         "A-Z, a-z, 0-9, '_' or '-'")
+    return raw
 
 
 def private_json(content: dict, status: int = 200) -> JSONResponse:
@@ -143,17 +156,40 @@ class Api:
             return error_response(401, "send Authorization: Bearer <BOLSERVICE_DEBUG_TOKEN>",
                                   {"WWW-Authenticate": "Bearer"})
         sid = sid_of(request, required=False)
+        prefix = _prefix(request)
         offset, limit = _count(request, "offset", 0), _count(request, "limit", None)
-        total, sessions = await asyncio.to_thread(self.service.describe_page, offset, limit)
-        current = self.service.describe(sid) if sid else None
+        current = await asyncio.to_thread(self.service.describe, sid) if sid else None
         workflow = None
         if sid:
             reached = current["stage"] if current else None
             workflow = {"session_id": sid, "exists": current is not None, "stage": reached,
                         "next_step": NEXT_STEP.get(reached, "POST /new-session or /upload")}
-        return private_json({"total_sessions": total, "offset": offset, "limit": limit,
-                             "all_sessions": sessions, "current_session": current,
-                             "workflow_status": workflow})
+        total = await asyncio.to_thread(self.service.store.count, prefix)
+        head = {"total_sessions": total, "offset": offset, "limit": limit, "prefix": prefix,
+                "current_session": current, "workflow_status": workflow}
+        if limit is not None and limit <= LISTED_AT_ONCE:
+            sessions = await asyncio.to_thread(self.service.describe_page, prefix, offset, limit)
+            return private_json({**head, "all_sessions": sessions})
+        return StreamingResponse(self._listing(head, prefix, offset, limit), media_type="application/json",
+                                 headers=PRIVATE)
+
+    async def _listing(self, head: dict, prefix: str, offset: int, limit: int | None) -> AsyncIterator[bytes]:
+        """A long listing as chunked JSON: a chunk of workspaces at a time, each read and
+        encoded in a thread, so the event loop never waits on the whole listing."""
+        yield json.dumps(head)[:-1].encode() + b', "all_sessions": ['
+        after, left, first = None, limit, True
+        while left is None or left > 0:
+            size = LISTED_AT_ONCE if left is None else min(left, LISTED_AT_ONCE)
+            rows = await asyncio.to_thread(self.service.describe_page, prefix, offset if after is None else 0,
+                                           size, after)
+            if rows:
+                encoded = await asyncio.to_thread(json.dumps, rows)
+                yield (b"" if first else b", ") + encoded[1:-1].encode()
+                first, after = False, rows[-1]["session_id"]
+                left = None if left is None else left - len(rows)
+            if len(rows) < size:
+                break
+        yield b"]}"
 
     async def health(self, request: Request) -> Response:
         checks = {"root_writable": await asyncio.to_thread(self._root_writable)}
@@ -183,7 +219,7 @@ class Api:
 
     async def metrics(self, request: Request) -> Response:
         body, content_type = await asyncio.to_thread(
-            metrics.exposition, lambda: len(self.service.store.sids()))
+            metrics.exposition, self.service.store.count)
         return Response(body, media_type=content_type)
 
     async def openapi(self, request: Request) -> Response:

@@ -96,14 +96,20 @@ def openapi_document() -> dict:
                    [SID, ALIAS], CSV_FILE, "400", "404", "409")
     ping = _op("Cheap liveness", [], _json(_obj(status=STR, message=STR), "Alive."))
     paging = [{"name": name, "in": "query", "required": False, "description": text,
-               "schema": {"type": "integer", "minimum": 0}}
-              for name, text in (("limit", "At most this many workspaces (default: all)."),
+               "schema": {"type": "integer", "minimum": 0, "maximum": 999999999}}
+              for name, text in (("limit", "At most this many workspaces (default: all; over 500, the answer "
+                                           "streams)."),
                                  ("offset", "Skip this many first (default 0)."))]
+    prefix = {"name": "prefix", "in": "query", "required": False,
+              "description": "Only the workspaces whose id starts with this.",
+              "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}}
     debug_sessions = _op(
-        "Every live workspace, for support, ordered by id", [OPTIONAL_SID, ALIAS, *paging],
-        _json(_obj(total_sessions=INT, all_sessions={"type": "array", "items": {"type": "object"}},
+        "Every live workspace, for support, ordered by id; a page costs what it lists, not what the root holds",
+        [OPTIONAL_SID, ALIAS, *paging, prefix],
+        _json(_obj(total_sessions=INT, offset=INT, limit={"type": ["integer", "null"]}, prefix=STR,
+                   all_sessions={"type": "array", "items": {"type": "object"}},
                    current_session={"type": ["object", "null"]}, workflow_status={"type": ["object", "null"]}),
-              "The workspaces, by id."), "400")
+              "The workspaces, by id (total_sessions counts those with the prefix)."), "400")
     debug_sessions["responses"]["401"] = _json(ERROR, "Missing or wrong bearer token.")
     debug_sessions["security"] = [{"debugToken": []}]
     return {
