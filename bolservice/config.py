@@ -32,7 +32,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     debug_token: str = ""
     min_free_mb: float = 100.0
-    max_queue: int = 16
+    max_queue: int = 256
     log_format: str = "text"
     pdf_engine: str = "auto"
     workspace_ttl: float = 86400.0

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pebble import ProcessExpired, ProcessPool
 
+from .admission import Admission
 from .bol import UnusableContentError
 
 log = logging.getLogger("bolservice")
@@ -41,10 +42,6 @@ class JobCrashed(UnusableContentError):
     def __init__(self) -> None:
         super().__init__("processing this file stopped its process twice; it may be malformed. "
                          "Export it again, or split it")
-
-
-class Overloaded(Exception):
-    """This worker already holds as much work as it may queue."""
 
 
 class OverMemoryLimit(UnusableContentError):
@@ -93,8 +90,9 @@ class JobPool:
     - the bulk lane, ``workers`` processes at a lower priority (nice 10), each job under
       its own deadline (by default ``timeout``).
 
-    At most ``max_queue`` pieces of work (an upload's jobs count once) run or wait at once;
-    past that a request is refused at once (Overloaded) rather than queued without bound.
+    A piece of work (an upload's jobs count once) is admitted while it will be done within
+    its deadline at the pace the pool has been keeping, and refused at once (Overloaded,
+    with the seconds to wait) past that, or past ``max_queue`` pieces (admission.py).
     """
 
     # Seconds between the watchdog's looks at the processes' memory: a process that fills
@@ -107,10 +105,9 @@ class JobPool:
                  quick_seconds: float = 1.0) -> None:
         self.workers = workers
         self.timeout = timeout
-        self.max_queue = max_queue
         self.memory_mb = memory_mb
         self.quick_seconds = quick_seconds
-        self.active = 0
+        self.admission = Admission(max_queue)
         self.quick, self.bulk = Lane(1), Lane(workers, self.BULK_NICE)
         self._watchdog: asyncio.Task | None = None
         self._memory_kills: set[int] = set()  # pids the watchdog stopped
@@ -136,19 +133,18 @@ class JobPool:
 
     async def run(self, function: Callable, *args, timeout: float | None = None):
         """Run ``function(*args)`` as one admitted piece of work: quick lane first."""
-        async with self.admitted():
+        async with self.admitted(timeout):
             return await self.call(function, *args, timeout=timeout)
 
     @asynccontextmanager
-    async def admitted(self) -> AsyncIterator[None]:
-        """Count one piece of work, of one job or several, against ``max_queue``."""
-        if self.active >= self.max_queue:
-            raise Overloaded()
-        self.active += 1
+    async def admitted(self, deadline: float | None = None) -> AsyncIterator[None]:
+        """Count one piece of work, of one job or several, that must be done within
+        ``deadline`` seconds (default: the pool's timeout); Overloaded if it would not be."""
+        self.admission.admit(deadline or self.timeout)
         try:
             yield
         finally:
-            self.active -= 1
+            self.admission.finish()
 
     async def call(self, function: Callable, *args, timeout: float | None = None):
         """Run ``function(*args)`` (inside ``admitted``): on the quick lane, or, past its

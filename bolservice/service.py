@@ -95,7 +95,7 @@ class WorkspaceService:
         args = (str(staged), self.settings.max_pages, self.settings.pdf_engine)
         budget, parts = self._budget(staged), self.pool.workers
         with _timed("pdf"):
-            async with self.pool.admitted():
+            async with self.pool.admitted(budget):
                 try:
                     output = await self.pool.call_quick(pdf_short_job, *args)
                 except JobTimeout:

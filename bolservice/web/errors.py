@@ -10,7 +10,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from ..bol import UnsupportedFileError, UnusableContentError
-from ..pool import JobTimeout, Overloaded
+from ..admission import Overloaded
+from ..pool import JobTimeout
 from ..locks import LockTimeout
 from ..service import MissingStep
 from ..store import InvalidSid
@@ -51,9 +52,8 @@ async def _busy(request: Request, error: Exception) -> JSONResponse:
                           {"Retry-After": RETRY_AFTER_BUSY})
 
 
-async def _overloaded(request: Request, error: Exception) -> JSONResponse:
-    return error_response(503, "the service is processing as many files as it may (BOLSERVICE_MAX_QUEUE); "
-                               "retry shortly", {"Retry-After": RETRY_AFTER_OVERLOADED})
+async def _overloaded(request: Request, error: Overloaded) -> JSONResponse:
+    return error_response(503, str(error), {"Retry-After": str(error.retry_after)})
 
 
 # nginx's code for a request whose client closed the connection before the answer: the

@@ -1,0 +1,139 @@
+"""The workflow under a crowd: 1, 4, 16, 64 and 256 clients at once.
+
+    .venv/bin/python -m bench.crowd [--quick]
+
+Starts a real ``bolservice serve --workers 2`` (default settings, engine ``auto``) on
+127.0.0.1 and, for each number of clients, runs them for a while at once, each a batch
+script on a workspace of its own repeating the whole workflow on a 13-page BOL (clear,
+new, upload, upload-csv, download), on keep-alive connections. A client that gets a 503
+waits as its ``Retry-After`` says and sends the step again, as a well-behaved script
+does. Prints workflows a second, the latency of whole workflows (p50, p99, waits for
+Retry-After included), the slowest admitted upload, and every answer that was not a
+success; exits 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from bench.parse_memory import generated_bol
+from bench.service import Figure, machine, percentile, spreadsheet_for
+from bolservice.bol import extract_pdf
+from tests.server import Server
+
+CLIENTS = (1, 4, 16, 64, 256)
+UPLOAD_DEADLINE_S = 10.0  # a 13-page upload's budget: 10 s + 20 s per MB
+
+
+class Crowd:
+    """Clients running workflows until ``seconds`` have passed; what they saw."""
+
+    def __init__(self, server: Server, pdf: bytes, sheet: bytes, rows: int) -> None:
+        self.server, self.pdf, self.sheet, self.rows = server, pdf, sheet, rows
+        self.lock = threading.Lock()
+        self.latencies: list[float] = []
+        self.uploads: list[float] = []
+        self.statuses: Counter[int] = Counter()
+        self.unhelpful: list[str] = []  # 503s without a usable Retry-After, wrong downloads
+
+    def send(self, client: httpx.Client, method: str, path: str, sid: str, **kwargs) -> httpx.Response:
+        while True:
+            start = time.perf_counter()
+            answer = client.request(method, path, params={"_sid": sid}, **kwargs)
+            with self.lock:
+                self.statuses[answer.status_code] += 1
+            if answer.status_code != 503:
+                if path == "/upload" and answer.status_code == 200:
+                    with self.lock:
+                        self.uploads.append(time.perf_counter() - start)
+                return answer
+            wait = answer.headers.get("retry-after", "")
+            if not wait.isdigit():
+                with self.lock:
+                    self.unhelpful.append(f"503 on {path} without Retry-After")
+                wait = "1"
+            time.sleep(int(wait))
+
+    def workflow(self, client: httpx.Client, sid: str) -> None:
+        start = time.perf_counter()
+        self.send(client, "POST", "/clear-session", sid)
+        self.send(client, "POST", "/new-session", sid)
+        self.send(client, "POST", "/upload", sid, files={"file": ("bol.pdf", self.pdf, "application/pdf")})
+        self.send(client, "POST", "/upload-csv", sid, files={"file": ("orders.csv", self.sheet, "text/csv")})
+        download = self.send(client, "GET", "/download-bol", sid)
+        if download.status_code != 200 or download.content.count(b"\n") != self.rows + 1:
+            with self.lock:
+                self.unhelpful.append(f"download {download.status_code}")
+            return
+        with self.lock:
+            self.latencies.append(time.perf_counter() - start)
+
+    def run(self, clients: int, seconds: float) -> float:
+        """Workflows a second over ``seconds`` with ``clients`` at once."""
+        end = time.monotonic() + seconds
+
+        def client_run(number: int) -> None:
+            with self.server.client(timeout=300) as client:
+                while time.monotonic() < end:
+                    self.workflow(client, f"crowd-{clients}-{number}")
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(client_run, range(clients)))
+        return len(self.latencies) / (time.perf_counter() - start)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs, to try the harness")
+    args = parser.parse_args(argv)
+    seconds = 6 if args.quick else 20
+    pdf = generated_bol(13)
+    rows = len(extract_pdf(pdf).rows)
+    sheet = spreadsheet_for(pdf)
+    print(f"# {machine()}\n", flush=True)
+    figures, rates = [], {}
+    with tempfile.TemporaryDirectory() as directory:
+        with Server(Path(directory) / "root", workers=2, pdf_engine="auto") as server:
+            Crowd(server, pdf, sheet, rows).run(2, 3)  # warm both workers' pools
+            for clients in CLIENTS:
+                crowd = Crowd(server, pdf, sheet, rows)
+                rates[clients] = rate = crowd.run(clients, seconds)
+                failed = sum(count for status, count in crowd.statuses.items() if status >= 400 and status != 503)
+                refused = crowd.statuses[503]
+                slowest = max(crowd.uploads) if crowd.uploads else 0.0
+                figures += [
+                    Figure(f"{clients} clients: workflows a second", rate, "/s"),
+                    Figure(f"{clients} clients: workflow p50", percentile(crowd.latencies or [0.0], 0.5) * 1000, "ms"),
+                    Figure(f"{clients} clients: workflow p99", percentile(crowd.latencies or [0.0], 0.99) * 1000, "ms"),
+                    Figure(f"{clients} clients: admitted upload p99", percentile(crowd.uploads or [0.0], 0.99) * 1000, "ms",
+                           UPLOAD_DEADLINE_S * 1000),
+                    Figure(f"{clients} clients: slowest admitted upload", slowest * 1000, "ms"),
+                    Figure(f"{clients} clients: answers other than success or 503", failed + len(crowd.unhelpful),
+                           "", 0),
+                    Figure(f"{clients} clients: 503s (each waited out as told)", refused, "",
+                           0 if clients <= 64 else None),
+                ]
+    if 16 in rates and 64 in rates:
+        figures.append(Figure("64 clients' throughput ÷ 16 clients'", rates[64] / rates[16], "×", 0.9,
+                              at_least=True))
+    print("| figure | measured | target | verdict |\n|---|---:|---:|---|")
+    for figure in figures:
+        print(figure.row())
+    missed = [figure.name for figure in figures if figure.met is False]
+    if missed:
+        print(f"\nmissed: {', '.join(missed)}", file=sys.stderr)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
