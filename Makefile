@@ -31,15 +31,17 @@ test-scaleout: $(VENV)/.installed-test
 	command -v nginx >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nginx-light; }
 	$(BIN)/pytest -q -m scaleout tests/test_scaleout.py
 
-# Engine, corpus and service benchmarks; results and how to read them are in docs/BENCHMARKS.md.
-# The corpus and service benchmarks fail if a target is missed; the service benchmark
-# starts its own 2-worker server.
+# Engine, corpus, service, listing and crowd benchmarks; results and how to read them are in
+# docs/BENCHMARKS.md. Each fails if one of its targets is missed; the service, fairness,
+# listing and crowd benchmarks start their own 2-worker servers.
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.parse_memory
 	$(BIN)/python -m bench.engines
 	$(BIN)/python -m bench.corpus
 	$(BIN)/python -m bench.service
 	$(BIN)/python -m bench.fairness
+	$(BIN)/python -m bench.listing
+	$(BIN)/python -m bench.crowd
 
 # A long schemathesis run against a fresh server: no generated request may get a 5xx.
 fuzz: $(VENV)/.installed-test

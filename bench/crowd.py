@@ -31,6 +31,7 @@ from bolservice.bol import extract_pdf
 from tests.server import Server
 
 CLIENTS = (1, 4, 16, 64, 256)
+PAGES = (13, 125, 2000)
 UPLOAD_DEADLINE_S = 10.0  # a 13-page upload's budget: 10 s + 20 s per MB
 
 
@@ -95,6 +96,7 @@ class Crowd:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs, to try the harness")
+    parser.add_argument("--clients", type=int, nargs="*", default=list(CLIENTS), help="the crowds to run")
     args = parser.parse_args(argv)
     seconds = 6 if args.quick else 20
     pdf = generated_bol(13)
@@ -104,8 +106,21 @@ def main(argv: list[str]) -> int:
     figures, rates = [], {}
     with tempfile.TemporaryDirectory() as directory:
         with Server(Path(directory) / "root", workers=2, pdf_engine="auto") as server:
-            Crowd(server, pdf, sheet, rows).run(2, 3)  # warm both workers' pools
-            for clients in CLIENTS:
+            Crowd(server, pdf, sheet, rows).run(8, 5)  # warm both workers: each learns its pace
+            with server.client(timeout=300) as client:
+                for pages in PAGES:  # one upload at a time: how its time grows with its pages
+                    bol = generated_bol(pages)
+                    times = []
+                    for _ in range(2 if pages > 1000 or args.quick else 7):
+                        start = time.perf_counter()
+                        answer = client.post("/upload", params={"_sid": f"pages-{pages}"},
+                                             files={"file": ("bol.pdf", bol, "application/pdf")})
+                        times.append(time.perf_counter() - start)
+                        if answer.status_code != 200:
+                            raise SystemExit(f"the {pages}-page upload answered {answer.status_code}")
+                    figures.append(Figure(f"upload p50, {pages} pages, one at a time", percentile(times, 0.5) * 1000,
+                                          "ms"))
+            for clients in args.clients:
                 crowd = Crowd(server, pdf, sheet, rows)
                 rates[clients] = rate = crowd.run(clients, seconds)
                 failed = sum(count for status, count in crowd.statuses.items() if status >= 400 and status != 503)

@@ -111,7 +111,7 @@ def main(argv: list[str]) -> int:
     for count, got in found.items():
         n = f"{count:,} workspaces"
         figures += [
-            Figure(f"start with index build, {n}", got["start"], "ms"),
+            Figure(f"server start, its index built from the root, {n}", got["start"], "ms"),
             Figure(f"full listing p50, {n}", got["whole"], "ms", 100 if count == 5_000 else None),
             Figure(f"page of 100 p50, {n}", got["first"], "ms"),
             Figure(f"page of 100 half way p50, {n}", got["middle"], "ms"),

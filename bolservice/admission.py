@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 import time
 
-# How much of a deadline the expected wait may use: the pace is an estimate.
-_DEADLINE_SHARE = 0.8
+# How much of a deadline the expected wait for the pool may use: the pace is an estimate,
+# and a request also waits outside the pool (its body, its file operations).
+_DEADLINE_SHARE = 0.6
 # Weight of the newest measurement in the pace.
 _SMOOTHING = 0.2
 # The pace taken before any is measured: the most a piece runs on the quick lane.

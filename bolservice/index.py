@@ -82,13 +82,14 @@ class WorkspaceIndex:
                           (prefix, prefix + _ABOVE_ANY_ID)).fetchone()[0]
 
     def page(self, prefix: str = "", offset: int = 0, limit: int | None = None,
-             after: str | None = None) -> list[tuple[str, bytes]]:
-        """The ids and manifests of one page, in id order: ids starting with ``prefix``,
-        past ``offset`` of them, or after the id ``after``."""
+             after: str | None = None) -> list[tuple[str, str, bytes]]:
+        """The ids, stamps and manifests of one page, in id order: ids starting with
+        ``prefix``, past ``offset`` of them, or after the id ``after``."""
         low = prefix if after is None or after < prefix else after
         comparison = ">=" if after is None or after < prefix else ">"
         return self._connection().execute(
-            f"SELECT sid, manifest FROM workspaces WHERE sid {comparison} ? AND sid < ? ORDER BY sid LIMIT ? OFFSET ?",
+            f"SELECT sid, stamp, manifest FROM workspaces WHERE sid {comparison} ? AND sid < ? ORDER BY sid "
+            "LIMIT ? OFFSET ?",
             (low, prefix + _ABOVE_ANY_ID, -1 if limit is None else limit, offset)).fetchall()
 
     def idle_since(self, before: float) -> list[str]:

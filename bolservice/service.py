@@ -8,6 +8,7 @@ calls these and shapes the answers.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -26,6 +27,8 @@ from .store import Manifest, WorkspaceStore, listed, new_sid, validate_sid
 # some 10 s), up to BOLSERVICE_JOB_TIMEOUT.
 BUDGET_SECONDS = 10.0
 BUDGET_SECONDS_PER_MB = 20.0
+# Listing entries kept ready to send (about 400 bytes each); past this, the oldest go.
+LISTED_KEPT = 20_000
 
 # Roles of a workspace's files, as named in its manifest.
 PDF, EXTRACTION, PDF_CSV, SPREADSHEET, MERGED_CSV = "pdf", "extraction", "pdf_csv", "spreadsheet", "merged_csv"
@@ -67,6 +70,8 @@ class WorkspaceService:
         self.store = store
         self.locker = locker
         self.pool = pool
+        # Listing entries' fixed parts by id: (manifest stamp, created, updated, JSON).
+        self._listed: dict[str, tuple[str, float, float, str]] = {}
 
     @asynccontextmanager
     async def _locked(self, sid: str) -> AsyncIterator[None]:
@@ -85,8 +90,8 @@ class WorkspaceService:
 
     async def _merge(self, extraction: Path, staged: Path) -> MergeOutput:
         with _timed("merge"):
-            return await self.pool.run(merge_job, str(extraction), str(staged),
-                                       timeout=self._budget(staged, extraction))
+            return await self.pool.call(merge_job, str(extraction), str(staged),
+                                        timeout=self._budget(staged, extraction))
 
     async def _parse_pdf(self, staged: Path) -> PdfOutput:
         """Parse a staged PDF in the pool, timed. A short one on the quick lane; a long one,
@@ -95,16 +100,15 @@ class WorkspaceService:
         args = (str(staged), self.settings.max_pages, self.settings.pdf_engine)
         budget, parts = self._budget(staged), self.pool.workers
         with _timed("pdf"):
-            async with self.pool.admitted(budget):
-                try:
-                    output = await self.pool.call_quick(pdf_short_job, *args)
-                except JobTimeout:
-                    output = None
-                if output is None:
-                    found = await self.pool.call_each(
-                        pdf_part_job, [(*args, part, parts) for part in range(parts)], timeout=budget)
-                    output = found[0].output or await self.pool.call_bulk(
-                        pdf_job, *args, [reading for part in found for reading in part.readings], timeout=budget)
+            try:
+                output = await self.pool.call_quick(pdf_short_job, *args)
+            except JobTimeout:
+                output = None
+            if output is None:
+                found = await self.pool.call_each(
+                    pdf_part_job, [(*args, part, parts) for part in range(parts)], timeout=budget)
+                output = found[0].output or await self.pool.call_bulk(
+                    pdf_job, *args, [reading for part in found for reading in part.readings], timeout=budget)
         return output
 
     async def new(self, sid: str | None, *, wipe: bool = True) -> tuple[Manifest, bool]:
@@ -122,8 +126,9 @@ class WorkspaceService:
             return await asyncio.to_thread(self.store.delete, sid)
 
     async def upload_pdf(self, sid: str, staged: Path, filename: str) -> dict:
-        """Parse the staged PDF and publish its rows; a previous merge is discarded."""
-        async with self._locked(sid):
+        """Parse the staged PDF and publish its rows; a previous merge is discarded.
+        Admitted as a whole (lock, parse, commit) while it can be done in time."""
+        async with self.pool.admitted(self._budget(staged)), self._locked(sid):
             output = await self._parse_pdf(staged)
             existing = await asyncio.to_thread(self.store.manifest, sid)
             manifest = existing or await asyncio.to_thread(self.store.create, sid)
@@ -143,8 +148,9 @@ class WorkspaceService:
         return output.summary
 
     async def upload_spreadsheet(self, sid: str, staged: Path, filename: str) -> dict:
-        """Merge the staged spreadsheet with the PDF's rows; it replaces any earlier merge."""
-        async with self._locked(sid):
+        """Merge the staged spreadsheet with the PDF's rows; it replaces any earlier merge.
+        Admitted as a whole, as an upload is."""
+        async with self.pool.admitted(self._budget(staged)), self._locked(sid):
             manifest = self._manifest_with(sid, EXTRACTION, "upload-csv")
             extraction = self.store.file_path(manifest, EXTRACTION)
             output = await self._merge(extraction, staged)
@@ -193,12 +199,27 @@ class WorkspaceService:
         found = self.store.listing(sid)
         return None if found is None else self._described(sid, *found, now or time.time())
 
-    def describe_page(self, prefix: str = "", offset: int = 0, limit: int | None = None,
-                      after: str | None = None) -> list[dict]:
-        """One page of the workspaces as support sees them, in id order, from the store's
-        index: it costs the page, not the root (see WorkspaceStore.page)."""
-        now = time.time()
-        return [self._described(sid, *listed(data), now) for sid, data in self.store.page(prefix, offset, limit, after)]
+    def listed_json(self, prefix: str = "", offset: int = 0, limit: int | None = None,
+                    after: str | None = None) -> tuple[list[str], str | None]:
+        """One page of the workspaces as support sees them, each a JSON object, in id
+        order, from the store's index, so it costs the page, not the root (see
+        WorkspaceStore.page); and the page's last id. The part of an entry that changes
+        only with its manifest is kept, ready to send, from one listing to the next."""
+        now, rows, sid = time.time(), [], None
+        for sid, stamp, data in self.store.page(prefix, offset, limit, after):
+            kept = self._listed.get(sid)
+            if kept is None or kept[0] != stamp:
+                manifest, files = listed(data)
+                fixed = json.dumps({"session_id": sid, "created_at": iso(manifest.created),
+                                    "updated_at": iso(manifest.updated), "stage": stage(manifest),
+                                    "files": files, **manifest.details})
+                kept = self._listed[sid] = (stamp, manifest.created, manifest.updated, fixed[:-1])
+                if len(self._listed) > LISTED_KEPT:
+                    self._listed.pop(next(iter(self._listed)), None)
+            held = "true" if self.locker.is_held(sid) else "false"
+            rows.append(f'{kept[3]}, "age_seconds": {round(now - kept[1], 1)!r}, '
+                        f'"idle_seconds": {round(now - kept[2], 1)!r}, "locked": {held}}}')
+        return rows, sid
 
     def _described(self, sid: str, manifest: Manifest, files: dict[str, int], now: float) -> dict:
         return {

@@ -148,9 +148,9 @@ class WorkspaceStore:
             return None
 
     def page(self, prefix: str = "", offset: int = 0, limit: int | None = None,
-             after: str | None = None) -> list[tuple[str, bytes]]:
-        """The ids and manifest bytes of one page of workspaces, in id order, from the
-        index: ids starting with ``prefix``, past ``offset`` of them or after the id
+             after: str | None = None) -> list[tuple[str, str, bytes]]:
+        """The ids, manifest stamps and manifest bytes of one page of workspaces, in id
+        order, from the index: ids starting with ``prefix``, past ``offset`` of them or after the id
         ``after``, at most ``limit``."""
         return self.index.page(prefix, offset, limit, after)
 

@@ -96,9 +96,9 @@ def test_a_janitor_round_repairs_the_index_while_serving(tmp_path):
     shutil.copytree(tmp_path / "c", tmp_path / "d")
     (tmp_path / "c" / MANIFEST).write_text(json.dumps({**json.loads((tmp_path / "c" / MANIFEST).read_bytes()),
                                                       "updated": 1.0}))
-    assert [sid for sid, _ in store.page()] == ["a", "b", "c"]
+    assert [sid for sid, _, _ in store.page()] == ["a", "b", "c"]
     assert store.reconcile() == []
-    assert [sid for sid, _ in store.page()] == ["a", "c", "d"] and store.count() == 3
+    assert [sid for sid, _, _ in store.page()] == ["a", "c", "d"] and store.count() == 3
     assert store.idle_since(2.0) == ["c"]  # the manifest changed behind its back is read again
 
 
@@ -123,6 +123,8 @@ def test_pages_and_prefixes_give_exactly_the_ids_on_disk_once_each(client, serve
     assert listed(client, prefix="nothing-starts-so")["all_sessions"] == []
     whole = {s["session_id"] for s in listed(client)["all_sessions"]}
     assert set(ours) <= whole
+    assert upload(client, "ixAB3").status_code == 200  # a listed entry changes: the next listing says so
+    assert listed(client, prefix="ixAB3")["all_sessions"][0]["stage"] == "pdf"
     for bad in ({"prefix": "../x"}, {"prefix": "a b"}, {"prefix": "x" * 129}):
         assert_error(client.get("/debug-sessions", params=bad, headers=AUTH), 400, "prefix")
 

@@ -60,6 +60,11 @@ def _prefix(request: Request) -> str:
     return raw
 
 
+def _listing_json(head: str, rows: list[str]) -> bytes:
+    """The listing's answer: its head's members, then ``all_sessions``."""
+    return f'{head[:-1]}, "all_sessions": [{", ".join(rows)}]}}'.encode()
+
+
 def private_json(content: dict, status: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code=status, headers=PRIVATE)
 
@@ -165,27 +170,26 @@ class Api:
             workflow = {"session_id": sid, "exists": current is not None, "stage": reached,
                         "next_step": NEXT_STEP.get(reached, "POST /new-session or /upload")}
         total = await asyncio.to_thread(self.service.store.count, prefix)
-        head = {"total_sessions": total, "offset": offset, "limit": limit, "prefix": prefix,
-                "current_session": current, "workflow_status": workflow}
+        head = json.dumps({"total_sessions": total, "offset": offset, "limit": limit, "prefix": prefix,
+                           "current_session": current, "workflow_status": workflow})
         if limit is not None and limit <= LISTED_AT_ONCE:
-            sessions = await asyncio.to_thread(self.service.describe_page, prefix, offset, limit)
-            return private_json({**head, "all_sessions": sessions})
+            rows, _ = await asyncio.to_thread(self.service.listed_json, prefix, offset, limit)
+            return Response(_listing_json(head, rows), media_type="application/json", headers=PRIVATE)
         return StreamingResponse(self._listing(head, prefix, offset, limit), media_type="application/json",
                                  headers=PRIVATE)
 
-    async def _listing(self, head: dict, prefix: str, offset: int, limit: int | None) -> AsyncIterator[bytes]:
+    async def _listing(self, head: str, prefix: str, offset: int, limit: int | None) -> AsyncIterator[bytes]:
         """A long listing as chunked JSON: a chunk of workspaces at a time, each read and
-        encoded in a thread, so the event loop never waits on the whole listing."""
-        yield json.dumps(head)[:-1].encode() + b', "all_sessions": ['
+        made in a thread, so the event loop never waits on the whole listing."""
+        yield _listing_json(head, [])[:-2]
         after, left, first = None, limit, True
         while left is None or left > 0:
             size = LISTED_AT_ONCE if left is None else min(left, LISTED_AT_ONCE)
-            rows = await asyncio.to_thread(self.service.describe_page, prefix, offset if after is None else 0,
-                                           size, after)
+            rows, after = await asyncio.to_thread(self.service.listed_json, prefix,
+                                                  offset if first else 0, size, after)
             if rows:
-                encoded = await asyncio.to_thread(json.dumps, rows)
-                yield (b"" if first else b", ") + encoded[1:-1].encode()
-                first, after = False, rows[-1]["session_id"]
+                yield ("" if first else ", ").encode() + ", ".join(rows).encode()
+                first = False
                 left = None if left is None else left - len(rows)
             if len(rows) < size:
                 break
