@@ -2,7 +2,9 @@
 
 How fast a worker gets through its jobs depends on the files, the machine and its
 neighbours, so it is measured, not configured: while the worker is busy, the time between
-one piece of work finishing and the next gives its pace. A new piece waits behind the
+one piece of work finishing and the next gives its pace (the median of the last 16, so
+that one long file, a 2,000-page upload, does not make the worker look slow for the
+small ones behind it). A new piece waits behind the
 pieces already admitted; it is admitted while that wait at the measured pace, and its own
 turn, fit within its deadline, and refused past that (503) with a ``Retry-After`` saying
 when enough of the work ahead will be done. Until the worker has finished a piece, a piece
@@ -13,13 +15,15 @@ worker is not all admitted blind. ``limit`` bounds what may wait at once, whatev
 from __future__ import annotations
 
 import math
+import statistics
 import time
+from collections import deque
 
 # How much of a deadline the expected wait for the pool may use: the pace is an estimate,
 # and a request also waits outside the pool (its body, its file operations).
 _DEADLINE_SHARE = 0.6
-# Weight of the newest measurement in the pace.
-_SMOOTHING = 0.2
+# How many of the latest times between finishes the pace is the median of.
+_KEPT = 16
 # The pace taken before any is measured: the most a piece runs on the quick lane.
 _FIRST_PACE = 1.0
 
@@ -36,8 +40,8 @@ class Admission:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.active = 0
-        self.pace = _FIRST_PACE  # seconds between finishes while busy, smoothed
-        self._measured = False
+        self.pace = _FIRST_PACE  # seconds between finishes while busy
+        self._intervals: deque[float] = deque(maxlen=_KEPT)
         self._last_finish: float | None = None  # while the worker is busy
 
     def admit(self, deadline: float) -> None:
@@ -60,9 +64,8 @@ class Admission:
         now = time.monotonic()
         self.active -= 1
         if self._last_finish is not None:
-            interval = now - self._last_finish
-            self.pace = (1 - _SMOOTHING) * self.pace + _SMOOTHING * interval if self._measured else interval
-            self._measured = True
+            self._intervals.append(now - self._last_finish)
+            self.pace = statistics.median(self._intervals)
         self._last_finish = now if self.active else None
 
     def _retry_after(self, pieces: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 import dataclasses
 import logging
 import secrets
@@ -26,6 +27,9 @@ from .limits import BodyLimit, RequestCap
 from .requestlog import RequestLog
 
 log = logging.getLogger("bolservice")
+# Threads a worker runs file work in: enough that requests waiting on fsyncs do not hold
+# up the others.
+FILE_THREADS = 32
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
@@ -45,6 +49,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The file work of requests (fsyncs, renames, the index) runs in threads; asyncio's
+        # default of cores + 4 threads made a crowd's requests queue for them.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(FILE_THREADS, "bolservice-files"))
         # Start every child of the pool now, not on the first uploads.
         warm = asyncio.gather(*(pool.probe(settings.job_timeout) for _ in range(settings.jobs)))
         # The index agrees with the directories before the first listing (a root from an
