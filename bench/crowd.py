@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from bench.parse_memory import generated_bol
-from bench.service import Figure, machine, percentile, spreadsheet_for
+from bench.service import Figure, machine, percentile, report, spreadsheet_for
 from bolservice.bol import extract_pdf
 from tests.server import Server
 
@@ -141,13 +141,7 @@ def main(argv: list[str]) -> int:
     if 16 in rates and 64 in rates:
         figures.append(Figure("64 clients' throughput ÷ 16 clients'", rates[64] / rates[16], "×", 0.9,
                               at_least=True))
-    print("| figure | measured | target | verdict |\n|---|---:|---:|---|")
-    for figure in figures:
-        print(figure.row())
-    missed = [figure.name for figure in figures if figure.met is False]
-    if missed:
-        print(f"\nmissed: {', '.join(missed)}", file=sys.stderr)
-    return 1 if missed else 0
+    return report(figures)
 
 
 if __name__ == "__main__":

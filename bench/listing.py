@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.service import Figure, machine, ok, percentile, timed_ms
+from bench.service import Figure, machine, ok, percentile, report, timed_ms
 from bolservice.store import MANIFEST, Manifest, WorkspaceStore
 from tests.server import DEBUG_TOKEN, Server
 
@@ -125,13 +125,7 @@ def main(argv: list[str]) -> int:
                               "×", 2))
         figures.append(Figure("page of 100 half way at 50,000 ÷ at 1,000",
                               found[50_000]["middle"] / found[1_000]["middle"], "×", None))
-    print("| figure | measured | target | verdict |\n|---|---:|---:|---|")
-    for figure in figures:
-        print(figure.row())
-    missed = [figure.name for figure in figures if figure.met is False]
-    if missed:
-        print(f"\nmissed: {', '.join(missed)}")
-    return 1 if missed else 0
+    return report(figures)
 
 
 if __name__ == "__main__":

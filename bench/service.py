@@ -67,6 +67,17 @@ class Figure:
         return f"{value:.3f} ×" if self.unit == "×" else f"{value:,.1f} {self.unit}"
 
 
+def report(figures: list[Figure]) -> int:
+    """Print the figures as a Markdown table, and the missed ones; 1 if any was missed."""
+    print("| figure | measured | target | verdict |\n|---|---:|---:|---|")
+    for figure in figures:
+        print(figure.row())
+    missed = [figure.name for figure in figures if figure.met is False]
+    if missed:
+        print(f"\nmissed: {', '.join(missed)}", file=sys.stderr)
+    return 1 if missed else 0
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -296,13 +307,7 @@ def main(argv: list[str]) -> int:
         Figure("lock acquire + release p50", percentile(locks, 0.5), "µs"),
         Figure("lock acquire + release p95", percentile(locks, 0.95), "µs"),
     ]
-    print("| figure | measured | target | verdict |\n|---|---:|---:|---|")
-    for figure in figures:
-        print(figure.row())
-    missed = [figure.name for figure in figures if figure.met is False]
-    if missed:
-        print(f"\nmissed: {', '.join(missed)}", file=sys.stderr)
-    return 1 if missed else 0
+    return report(figures)
 
 
 if __name__ == "__main__":

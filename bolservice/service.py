@@ -193,38 +193,40 @@ class WorkspaceService:
             "stage": stage(manifest), **manifest.details,
         }
 
-    def describe(self, sid: str, now: float | None = None) -> dict | None:
+    def describe(self, sid: str) -> dict | None:
         """One workspace as support sees it, read from its directory; None if it is gone or
-        not yet written."""
-        found = self.store.listing(sid)
-        return None if found is None else self._described(sid, *found, now or time.time())
+        not yet written. The same entry a listing gives."""
+        data = self.store.manifest_bytes(sid)
+        try:
+            return None if data is None else json.loads(self._entry(sid, None, data, time.time()))
+        except json.JSONDecodeError:
+            return None
 
     def listed_json(self, prefix: str = "", offset: int = 0, limit: int | None = None,
                     after: str | None = None) -> tuple[list[str], str | None]:
         """One page of the workspaces as support sees them, each a JSON object, in id
         order, from the store's index, so it costs the page, not the root (see
-        WorkspaceStore.page); and the page's last id. The part of an entry that changes
-        only with its manifest is kept, ready to send, from one listing to the next."""
+        WorkspaceStore.page); and the page's last id."""
         now, rows, sid = time.time(), [], None
         for sid, stamp, data in self.store.page(prefix, offset, limit, after):
-            kept = self._listed.get(sid)
-            if kept is None or kept[0] != stamp:
-                manifest, files = listed(data)
-                fixed = json.dumps({"session_id": sid, "created_at": iso(manifest.created),
-                                    "updated_at": iso(manifest.updated), "stage": stage(manifest),
-                                    "files": files, **manifest.details})
-                kept = self._listed[sid] = (stamp, manifest.created, manifest.updated, fixed[:-1])
-                if len(self._listed) > LISTED_KEPT:
-                    self._listed.pop(next(iter(self._listed)), None)
-            held = "true" if self.locker.is_held(sid) else "false"
-            rows.append(f'{kept[3]}, "age_seconds": {round(now - kept[1], 1)!r}, '
-                        f'"idle_seconds": {round(now - kept[2], 1)!r}, "locked": {held}}}')
+            rows.append(self._entry(sid, stamp, data, now))
         return rows, sid
 
-    def _described(self, sid: str, manifest: Manifest, files: dict[str, int], now: float) -> dict:
-        return {
-            "session_id": sid, "created_at": iso(manifest.created), "updated_at": iso(manifest.updated),
-            "age_seconds": round(now - manifest.created, 1), "idle_seconds": round(now - manifest.updated, 1),
-            "stage": stage(manifest), "files": files, "locked": self.locker.is_held(sid),
-            **manifest.details,
-        }
+    def _entry(self, sid: str, stamp: str | None, data: bytes, now: float) -> str:
+        """A workspace's entry as JSON, from its manifest's bytes. The part that changes
+        only with the manifest is kept by the manifest's stamp, ready to send, from one
+        listing to the next."""
+        kept = self._listed.get(sid)
+        if kept is None or stamp is None or kept[0] != stamp:
+            manifest, files = listed(data)
+            fixed = json.dumps({"session_id": sid, "created_at": iso(manifest.created),
+                                "updated_at": iso(manifest.updated), "stage": stage(manifest),
+                                "files": files, **manifest.details})
+            kept = (stamp, manifest.created, manifest.updated, fixed[:-1])
+            if stamp is not None:
+                self._listed[sid] = kept
+                if len(self._listed) > LISTED_KEPT:
+                    self._listed.pop(next(iter(self._listed)), None)
+        held = "true" if self.locker.is_held(sid) else "false"
+        return (f'{kept[3]}, "age_seconds": {round(now - kept[1], 1)!r}, '
+                f'"idle_seconds": {round(now - kept[2], 1)!r}, "locked": {held}}}')

@@ -141,10 +141,18 @@ class WorkspaceStore:
 
     def listing(self, sid: str) -> tuple[Manifest, dict[str, int]] | None:
         """The manifest, and the size of each file it lists and of itself; None if none."""
+        data = self.manifest_bytes(sid)
+        try:
+            return None if data is None else listed(data)
+        except json.JSONDecodeError:
+            return None
+
+    def manifest_bytes(self, sid: str) -> bytes | None:
+        """The manifest file as it is on disk; None if there is none."""
         try:
             with open(os.path.join(self.root, validate_sid(sid), MANIFEST), "rb") as handle:
-                return listed(handle.read())
-        except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+                return handle.read()
+        except (FileNotFoundError, NotADirectoryError):
             return None
 
     def page(self, prefix: str = "", offset: int = 0, limit: int | None = None,

@@ -137,6 +137,10 @@ class _Batch:
     def __init__(self, pages: list[_LoadedPage], known: Known, sweeps: calls.Sweeps) -> None:
         self.pages, self.known, self.sweeps = pages, known, sweeps
         self.texts = [page.text for page in pages]
+        # Each page's left and top edges and rotation, to index by page number.
+        self.lefts = np.array([page.turn.box[0] for page in pages])
+        self.tops = np.array([page.turn.box[3] for page in pages])
+        self.rotations = [page.turn.rotation for page in pages]
         # A page is doubtful when it holds something this reader cannot vouch to read as
         # pdfminer does.
         self.doubtful = [False] * len(pages)
@@ -187,7 +191,7 @@ class _Batch:
         numbers = runs.repeat(lengths)
         per = self.known.columns
         top, bottom = (side.repeat(lengths) for side in self._across(runs, run_pages, first))
-        left = np.array([page.turn.box[0] for page in pages])[page_of]
+        left = self.lefts[page_of]
         columns = [box[:, 0] - left, box[:, 2] - left, top, bottom, per.upright[numbers]]
         steps = self.known.steps(numbers, points, sweeps)
         odd = (~(np.abs(box[:, 2] - box[:, 0] - np.abs(steps)) < _EPSILON) | ~per.inline[numbers]).nonzero()[0]
@@ -214,7 +218,7 @@ class _Batch:
         matrices = sweeps.matrices.sweep(calls.char_matrix, count, self._texts_of(run_pages), first)
         sizes = sweeps.sizes.sweep(calls.object_font_size, count, map(ctypes.c_void_p, objects))
         on_page = run_pages.tolist()
-        rotations = map([page.turn.rotation for page in self.pages].__getitem__, on_page)
+        rotations = map(self.rotations.__getitem__, on_page)
         keys = list(zip(map(calls.object_font, objects), sizes[:, 0].tolist(), *matrices[:, :4].T.tolist(), rotations))
         numbers = list(map(known.numbers.get, keys, repeat(-1)))
         if -1 in numbers:
@@ -234,7 +238,7 @@ class _Batch:
         low = self.sweeps.origins.sweep(calls.char_origin, count, self._texts_of(run_pages), first)[:, 1]
         low = low + scale * per.descent[runs]
         high = low + scale
-        page_top = np.array([page.turn.box[3] for page in self.pages])[run_pages]
+        page_top = self.tops[run_pages]
         top, bottom = page_top - np.maximum(low, high), page_top - np.minimum(low, high)
         inline = per.inline[runs]
         if not inline.all():
@@ -250,7 +254,7 @@ class _Batch:
         x0, x1 = self._along(page_of[level], index[level], numbers[level], box[level], steps[level])
         inline = per.inline[numbers[level]]
         at = level[inline]
-        left = np.array([page.turn.box[0] for page in self.pages])[page_of[at]]
+        left = self.lefts[page_of[at]]
         columns[0][at], columns[1][at] = x0[inline] - left, x1[inline] - left
         along = dict(zip(level.tolist(), zip(x0.tolist(), x1.tolist())))
         for at in odd[~per.inline[numbers[odd]]].tolist():
