@@ -216,6 +216,8 @@ def test_a_saturated_worker_refuses_what_it_could_not_finish_in_time_and_says_wh
     assert refused, "eight 20-page files at once should not all fit a 4 s deadline"
     waits = {int(answer.headers["retry-after"]) for answer in refused}
     assert min(waits) >= 1 and all("deadline" in answer.json()["error"] for answer in refused)
+    # A client told to wait is not left holding a connection the server may drop under it.
+    assert {answer.headers.get("connection") for answer in refused} == {"close"}
 
 
 def memory_hog_pdf(lines: int = 800) -> bytes:

@@ -53,7 +53,10 @@ async def _busy(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _overloaded(request: Request, error: Overloaded) -> JSONResponse:
-    return error_response(503, str(error), {"Retry-After": str(error.retry_after)})
+    # The connection is closed with the refusal: a client that waits out Retry-After on a
+    # kept-alive connection could otherwise send its retry just as the server drops the
+    # idle connection (uvicorn's keep-alive is 5 s), and see no answer at all.
+    return error_response(503, str(error), {"Retry-After": str(error.retry_after), "Connection": "close"})
 
 
 # nginx's code for a request whose client closed the connection before the answer: the
