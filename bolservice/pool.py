@@ -140,11 +140,11 @@ class JobPool:
     async def admitted(self, deadline: float | None = None) -> AsyncIterator[None]:
         """Count one piece of work, of one job or several, that must be done within
         ``deadline`` seconds (default: the pool's timeout); Overloaded if it would not be."""
-        self.admission.admit(deadline or self.timeout)
+        ticket = self.admission.admit(deadline or self.timeout)
         try:
             yield
         finally:
-            self.admission.finish()
+            self.admission.finish(ticket)
 
     async def call(self, function: Callable, *args, timeout: float | None = None):
         """Run ``function(*args)`` (inside ``admitted``): on the quick lane, or, past its
