@@ -331,3 +331,29 @@ def test_the_memory_ceiling_holds_within_a_small_margin(caplog):
         asyncio.run(run())
     seen = [int(m) for m in re.findall(r"stopped a job's process at (\d+) MB, over the 300 MB", caplog.text)]
     assert seen and max(seen) <= 300 + 40, seen
+
+
+def test_the_memory_ceiling_holds_for_the_process_that_replaces_a_stopped_one(caplog):
+    """The watchdog remembers which threads start processes (bolservice.pool.Children); a
+    replacement is started by the pool's own thread, which had started none before, and is
+    watched as closely as the first process was."""
+    import asyncio
+    import logging
+    import re
+
+    from bolservice.pool import JobPool, OverMemoryLimit
+
+    async def run() -> None:
+        pool = JobPool(1, timeout=30, memory_mb=300)
+        try:
+            await pool.probe(60)
+            for _ in range(3):
+                with pytest.raises(OverMemoryLimit):
+                    await pool.run(fill_memory)
+        finally:
+            pool.shutdown()
+
+    with caplog.at_level(logging.WARNING, logger="bolservice"):
+        asyncio.run(run())
+    seen = [int(m) for m in re.findall(r"stopped a job's process at (\d+) MB, over the 300 MB", caplog.text)]
+    assert len(seen) == 3 and max(seen) <= 300 + 40, seen
