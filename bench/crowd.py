@@ -5,9 +5,10 @@
 Starts a real ``bolservice serve --workers 2`` (default settings, engine ``auto``) on
 127.0.0.1 and, for each number of clients, runs them for a while at once, each a batch
 script on a workspace of its own repeating the whole workflow on a 13-page BOL (clear,
-new, upload, upload-csv, download), on keep-alive connections. A client that gets a 503
+new, upload, upload-csv, download), on keep-alive connections; the clients are threads of
+processes of 16. A client that gets a 503
 waits as its ``Retry-After`` says and sends the step again, as a well-behaved script
-does. Prints workflows a second, the latency of whole workflows (p50, p99, waits for
+does. Prints workflows a second (those that ended in the second half of each run), the latency of whole workflows (p50, p99, waits for
 Retry-After included), the slowest admitted upload, and every answer that was not a
 success; exits 1 if a target is missed.
 """
@@ -15,6 +16,8 @@ success; exits 1 if a target is missed.
 from __future__ import annotations
 
 import argparse
+import math
+import multiprocessing
 import sys
 import tempfile
 import threading
@@ -32,6 +35,11 @@ from bolservice.service import BUDGET_SECONDS, BUDGET_SECONDS_PER_MB
 from tests.server import Server
 
 CLIENTS = (1, 4, 16, 64, 256)
+# Clients run as threads of several processes, as separate scripts would be: the 256 as
+# threads of one process spent, on that process's interpreter lock, twice the CPU a
+# workflow of 16 threads did, and the server, on the same two cores, lacked it.
+THREADS_A_PROCESS = 16
+TURNS = 2  # runs of 16 and of 64 clients, taking turns, that compare their throughputs
 PAGES = (13, 125, 2000)
 
 
@@ -42,6 +50,7 @@ class Crowd:
         self.server, self.pdf, self.sheet, self.rows = server, pdf, sheet, rows
         self.lock = threading.Lock()
         self.latencies: list[float] = []
+        self.finished: list[float] = []  # when each workflow ended (time.monotonic)
         self.uploads: list[float] = []
         self.statuses: Counter[int] = Counter()
         self.unhelpful: list[str] = []  # 503s without a usable Retry-After, wrong downloads
@@ -77,20 +86,43 @@ class Crowd:
             return
         with self.lock:
             self.latencies.append(time.perf_counter() - start)
+            self.finished.append(time.monotonic())
 
     def run(self, clients: int, seconds: float) -> float:
-        """Workflows a second over ``seconds`` with ``clients`` at once."""
-        end = time.monotonic() + seconds
+        """Workflows a second with ``clients`` at once for ``seconds``, in processes of up to
+        THREADS_A_PROCESS clients each: those that ended in the second half, when every
+        client has a workflow under way (at 64 clients the first take 5 s)."""
+        start = time.monotonic()
+        end = start + seconds
+        processes = math.ceil(clients / THREADS_A_PROCESS)
+        context = multiprocessing.get_context("fork")  # the children share this crowd's files
+        seen = context.SimpleQueue()
+        groups = [context.Process(target=self._run_group, args=(range(first, clients, processes), clients, end, seen))
+                  for first in range(processes)]
+        for group in groups:
+            group.start()
+        for _ in groups:
+            latencies, finished, uploads, statuses, unhelpful = seen.get()
+            self.latencies += latencies
+            self.finished += finished
+            self.uploads += uploads
+            self.statuses.update(statuses)
+            self.unhelpful += unhelpful
+        for group in groups:
+            group.join()
+        steady = start + seconds / 2
+        return sum(steady <= moment <= end for moment in self.finished) / (end - steady)
 
+    def _run_group(self, numbers: range, clients: int, end: float, seen) -> None:
+        """In a process of its own: the clients ``numbers``, one thread each, until ``end``."""
         def client_run(number: int) -> None:
             with self.server.client(timeout=300) as client:
                 while time.monotonic() < end:
                     self.workflow(client, f"crowd-{clients}-{number}")
 
-        start = time.perf_counter()
-        with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(client_run, range(clients)))
-        return len(self.latencies) / (time.perf_counter() - start)
+        with ThreadPoolExecutor(len(numbers)) as pool:
+            list(pool.map(client_run, numbers))
+        seen.put((self.latencies, self.finished, self.uploads, self.statuses, self.unhelpful))
 
 
 def main(argv: list[str]) -> int:
@@ -104,7 +136,7 @@ def main(argv: list[str]) -> int:
     sheet = spreadsheet_for(pdf)
     deadline = BUDGET_SECONDS + BUDGET_SECONDS_PER_MB * len(pdf) / (1024 * 1024)  # the upload's, as the server sets it
     print(f"# {machine()}\n", flush=True)
-    figures, rates = [], {}
+    figures = []
     with tempfile.TemporaryDirectory() as directory:
         with Server(Path(directory) / "root", workers=2, pdf_engine="auto") as server:
             Crowd(server, pdf, sheet, rows).run(8, 5)  # warm both workers: each learns its pace
@@ -123,7 +155,7 @@ def main(argv: list[str]) -> int:
                                           "ms"))
             for clients in args.clients:
                 crowd = Crowd(server, pdf, sheet, rows)
-                rates[clients] = rate = crowd.run(clients, seconds)
+                rate = crowd.run(clients, seconds)
                 failed = sum(count for status, count in crowd.statuses.items() if status >= 400 and status != 503)
                 refused = crowd.statuses[503]
                 slowest = max(crowd.uploads) if crowd.uploads else 0.0
@@ -139,9 +171,15 @@ def main(argv: list[str]) -> int:
                     Figure(f"{clients} clients: 503s (each waited out as told)", refused, "",
                            0 if clients <= 64 else None),
                 ]
-    if 16 in rates and 64 in rates:
-        figures.append(Figure("64 clients' throughput ÷ 16 clients'", rates[64] / rates[16], "×", 0.9,
-                              at_least=True))
+            if {16, 64} <= set(args.clients):
+                # The host's slow phases last tens of seconds: 16 and 64 clients taking
+                # turns, each run as long in all, share them.
+                turns = [(clients, Crowd(server, pdf, sheet, rows).run(clients, seconds))
+                         for _ in range(TURNS) for clients in (16, 64)]
+                figures.append(Figure(f"64 clients' throughput ÷ 16 clients', {TURNS} turns each",
+                                      sum(rate for clients, rate in turns if clients == 64)
+                                      / sum(rate for clients, rate in turns if clients == 16), "×", 0.9,
+                                      at_least=True))
     return report(figures)
 
 
