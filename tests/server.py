@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -13,6 +15,11 @@ from pathlib import Path
 import httpx
 
 DEBUG_TOKEN = "test-debug-token"
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
 
 
 def free_port() -> int:
@@ -72,6 +79,10 @@ class Server:
         return [pid for pid in children(self.process.pid) if "resource_tracker" not in cmdline(pid)]
 
     def client(self, **kwargs) -> httpx.Client:
+        # One TLS context for every client (the server speaks plain HTTP): httpx builds one
+        # a client otherwise, 56 ms of CPU, and 256 of them at a crowd's start took the
+        # server's cores for seconds.
+        kwargs.setdefault("verify", tls_context())
         return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 120), **kwargs)
 
 
