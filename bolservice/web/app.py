@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from concurrent.futures import ThreadPoolExecutor
 import dataclasses
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -16,8 +16,8 @@ from starlette.middleware import Middleware
 from .. import metrics
 from ..config import Settings
 from ..janitor import Janitor
-from ..pool import JobPool
 from ..locks import FileLocker
+from ..pool import JobPool
 from ..service import WorkspaceService
 from ..store import WorkspaceStore
 from .cors import CORS_HEADERS, JsonCors
@@ -30,6 +30,7 @@ log = logging.getLogger("bolservice")
 # Threads a worker runs file work in: enough that requests waiting on fsyncs do not hold
 # up the others.
 FILE_THREADS = 32
+
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()

@@ -52,11 +52,15 @@ async def _busy(request: Request, error: Exception) -> JSONResponse:
                           {"Retry-After": RETRY_AFTER_BUSY})
 
 
+def refusal(message: str, retry_after: str) -> JSONResponse:
+    """A 503 for a worker with no room, which also closes the connection: a client that
+    waits out Retry-After on a kept-alive connection could otherwise send its retry just as
+    the server drops the idle connection (uvicorn's keep-alive is 5 s), and see no answer."""
+    return error_response(503, message, {"Retry-After": retry_after, "Connection": "close"})
+
+
 async def _overloaded(request: Request, error: Overloaded) -> JSONResponse:
-    # The connection is closed with the refusal: a client that waits out Retry-After on a
-    # kept-alive connection could otherwise send its retry just as the server drops the
-    # idle connection (uvicorn's keep-alive is 5 s), and see no answer at all.
-    return error_response(503, str(error), {"Retry-After": str(error.retry_after), "Connection": "close"})
+    return refusal(str(error), str(error.retry_after))
 
 
 # nginx's code for a request whose client closed the connection before the answer: the

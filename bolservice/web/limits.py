@@ -7,7 +7,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import RETRY_AFTER_OVERLOADED, error_response
+from .errors import RETRY_AFTER_OVERLOADED, error_response, refusal
 
 # An over-limit body is read and thrown away up to this many times the limit before the
 # 413 is sent: a client still sending when the answer comes would see a reset connection,
@@ -116,8 +116,7 @@ class RequestCap:
         if self.active >= self.max_requests:
             message = (f"this worker is serving as many requests as it may ({self.max_requests}, "
                        "BOLSERVICE_MAX_CONNECTIONS); retry shortly")
-            await error_response(503, message, {"Retry-After": RETRY_AFTER_OVERLOADED, "Connection": "close"})(
-                scope, receive, send)
+            await refusal(message, RETRY_AFTER_OVERLOADED)(scope, receive, send)
             return
         self.active += 1
         try:
