@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -43,6 +44,19 @@ def stage(manifest: Manifest) -> str:
     if MERGED_CSV in manifest.files:
         return "merged"
     return "pdf" if PDF_CSV in manifest.files else "empty"
+
+
+def result_role(manifest: Manifest) -> str:
+    """The role of the BOL CSV a download gives: the merge if there is one, else the PDF's rows."""
+    return MERGED_CSV if MERGED_CSV in manifest.files else PDF_CSV
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """The BOL CSV a download gives: its data rows (header not counted) and its size in bytes."""
+
+    rows: int
+    size: int
 
 
 @contextmanager
@@ -165,16 +179,39 @@ class WorkspaceService:
         """The BOL CSV, opened under the lock: the open file outlives a later replacement."""
         async with self._locked(sid):
             manifest = self._manifest_with(sid, PDF_CSV, "download")
-            role = MERGED_CSV if MERGED_CSV in manifest.files else PDF_CSV
-            return self.store.open(manifest, role)
+            return self.store.open(manifest, result_role(manifest))
 
-    def _manifest_with(self, sid: str, role: str, action: str) -> Manifest:
+    async def result_file(self, sid: str, action: str) -> ResultFile:
+        """The BOL CSV a download would give, described under the lock; MissingStep, naming
+        the step, for an unknown workspace or one without a PDF."""
+        async with self._locked(sid):
+            return self._result_file(self._manifest_with(sid, PDF_CSV, action))
+
+    async def result_files(self, sid: str) -> list[ResultFile]:
+        """The workspace's downloadable files, read under the lock: the BOL CSV once it has
+        a PDF, else none; MissingStep for an unknown workspace."""
+        async with self._locked(sid):
+            manifest = self._existing(sid, "list its files")
+            return [self._result_file(manifest)] if PDF_CSV in manifest.files else []
+
+    def _result_file(self, manifest: Manifest) -> ResultFile:
+        # A merge fills in the PDF's rows and never adds or drops one, so the PDF's row
+        # count is the CSV's, merged or not. The size is the file's own: manifests written
+        # before sizes were recorded have none.
+        size = self.store.file_path(manifest, result_role(manifest)).stat().st_size
+        return ResultFile(rows=manifest.details["pdf"]["rows"], size=size)
+
+    def _existing(self, sid: str, action: str) -> Manifest:
         manifest = self.store.manifest(sid)
         if manifest is None:
             raise MissingStep(
                 f"there is no workspace for this _sid; POST /new-session?_sid=… then "
                 f"/upload the PDF before you {action}"
             )
+        return manifest
+
+    def _manifest_with(self, sid: str, role: str, action: str) -> Manifest:
+        manifest = self._existing(sid, action)
         if role not in manifest.files:
             raise MissingStep(f"this workspace has no PDF yet; POST /upload?_sid=… before you {action}")
         return manifest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,7 +16,7 @@ from starlette.routing import Route
 
 from .. import metrics
 from ..config import Settings
-from ..service import WorkspaceService, iso
+from ..service import ResultFile, WorkspaceService, iso
 from ..store import SID_PATTERN
 from .bodies import BadRequest, stage_pdf, stage_spreadsheet
 from .errors import error_response
@@ -24,6 +25,11 @@ from .openapi import openapi_document
 PRIVATE = {"Cache-Control": "no-store"}  # answers about a workspace are for its holder only
 # A listing this long or shorter is answered at once; a longer one streams, in chunks this long.
 LISTED_AT_ONCE = 500
+# The BOL CSV's file name, as downloads offer it and listings name it.
+BOL_CSV = "BOL_processed.csv"
+# A file name a client may choose for its download (/download-bol/{filename}): no quote,
+# backslash, control character or non-ASCII, so it goes into Content-Disposition as it is.
+SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,127}")
 NEXT_STEP = {"empty": "POST /upload with the PDF", "pdf": "POST /upload-csv with the spreadsheet, "
              "or GET /download-bol for the PDF's rows", "merged": "GET /download-bol"}
 
@@ -69,6 +75,21 @@ def private_json(content: dict, status: int = 200) -> JSONResponse:
     return JSONResponse(content, status_code=status, headers=PRIVATE)
 
 
+def download_url(sid: str) -> str:
+    """Where the workspace's BOL CSV is downloaded (a valid sid needs no escaping)."""
+    return f"/download-bol?_sid={sid}"
+
+
+def attachment_name(requested: str) -> str:
+    """The file name a download is offered under: the client's when it is safe, else BOL_CSV."""
+    return requested if SAFE_FILENAME.fullmatch(requested) else BOL_CSV
+
+
+def listed_file(sid: str, result: ResultFile) -> dict:
+    """The BOL CSV as /files lists it."""
+    return {"name": BOL_CSV, "size": result.size, "type": "text/csv", "download_url": download_url(sid)}
+
+
 class Api:
     def __init__(self, service: WorkspaceService, settings: Settings) -> None:
         self.service = service
@@ -84,11 +105,16 @@ class Api:
             Route("/upload-base64", self.upload, methods=["POST"]),
             Route("/upload-attachment", self.upload, methods=["POST"]),
             Route("/upload-csv", self.upload_csv, methods=["POST"]),
-            Route("/download-bol", self.download("BOL_processed.csv"), methods=["GET"]),
+            Route("/download-bol", self.download(BOL_CSV), methods=["GET"]),
+            Route("/download-bol/{filename}", self.download_named, methods=["GET"]),
             Route("/download", self.download("combined_data.csv"), methods=["GET"]),
             Route("/status", self.status, methods=["GET"]),
+            Route("/validate-session", self.validate_session, methods=["GET"]),
+            Route("/files", self.files, methods=["GET"]),
+            Route("/process-workflow", self.process_workflow, methods=["POST"]),
             Route("/debug-sessions", self.debug_sessions, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
+            Route("/api/health", self.health, methods=["GET"]),
             Route("/ping", self.ping, methods=["GET"]),
             Route("/wake-up", self.ping, methods=["GET"]),
             Route("/openapi.json", self.openapi, methods=["GET"]),
@@ -144,15 +170,42 @@ class Api:
 
     def download(self, attachment: str) -> Callable[[Request], Awaitable[Response]]:
         async def download(request: Request) -> Response:
-            handle = await self.service.open_result(sid_of(request))
-            with handle:
-                data = await asyncio.to_thread(handle.read)
-            return Response(data, media_type="text/csv; charset=utf-8", headers={
-                **PRIVATE, "Content-Disposition": f'attachment; filename="{attachment}"'})
+            return await self._bol_csv(request, attachment)
         return download
+
+    async def download_named(self, request: Request) -> Response:
+        return await self._bol_csv(request, attachment_name(request.path_params["filename"]))
+
+    async def _bol_csv(self, request: Request, attachment: str) -> Response:
+        """The workspace's BOL CSV, offered as ``attachment`` (a name that needs no quoting)."""
+        handle = await self.service.open_result(sid_of(request))
+        with handle:
+            data = await asyncio.to_thread(handle.read)
+        return Response(data, media_type="text/csv; charset=utf-8", headers={
+            **PRIVATE, "Content-Disposition": f'attachment; filename="{attachment}"'})
 
     async def status(self, request: Request) -> Response:
         return private_json(self.service.status(sid_of(request)))
+
+    async def validate_session(self, request: Request) -> Response:
+        sid = sid_of(request)
+        state = self.service.status(sid)  # validates the sid: a malformed one is 400
+        # Any well-formed id is valid: an upload creates its workspace.
+        return private_json({"session_id": sid, "valid": True, "exists": state["exists"],
+                             "stage": state["stage"]})
+
+    async def files(self, request: Request) -> Response:
+        sid = sid_of(request)
+        results = await self.service.result_files(sid)
+        return private_json({"session_id": sid, "files": [listed_file(sid, result) for result in results]})
+
+    async def process_workflow(self, request: Request) -> Response:
+        # Uploads are processed when they arrive: this reports the result they left.
+        sid = sid_of(request)
+        result = await self.service.result_file(sid, "process-workflow")
+        return private_json({"status": "success", "session_id": sid, "output_file": BOL_CSV,
+                             "download_url": download_url(sid), "row_count": result.rows,
+                             "file_size": result.size})
 
     async def debug_sessions(self, request: Request) -> Response:
         given = request.headers.get("authorization", "")
