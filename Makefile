@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test test-scaleout bench fuzz examples clean
+.PHONY: run test test-scaleout test-browser screenshots bench fuzz examples clean
 
 # One stamp per install flavour, so `make run` never pulls the test tools and a changed
 # pyproject.toml reinstalls.
@@ -30,6 +30,23 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-scaleout: $(VENV)/.installed-test
 	command -v nginx >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nginx-light; }
 	$(BIN)/pytest -q -m scaleout tests/test_scaleout.py
+
+# The pages for people in a real headless Chromium (tests/test_browser.py): Debian's
+# chromium when none is installed, and Playwright to drive it (no browser download).
+$(VENV)/.installed-browser: $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -e '.[test,browser]'
+	touch $@
+
+INSTALL_CHROMIUM = command -v chromium >/dev/null || { $(SUDO) apt-get update -q && \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+test-browser: $(VENV)/.installed-browser
+	$(INSTALL_CHROMIUM)
+	$(BIN)/pytest -q tests/test_browser.py
+
+# Pictures of both pages for the README (docs/screenshots), taken by the browser tests.
+screenshots: $(VENV)/.installed-browser
+	$(INSTALL_CHROMIUM)
+	BOLSERVICE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_browser.py
 
 # Engine, corpus, service, listing and crowd benchmarks; results and how to read them are in
 # docs/BENCHMARKS.md. Each fails if one of its targets is missed; the service, fairness,

@@ -24,6 +24,7 @@ from .cors import CORS_HEADERS, JsonCors
 from .errors import EXCEPTION_HANDLERS
 from .handlers import Api
 from .limits import BodyLimit, RequestCap
+from .pages import Pages
 from .requestlog import RequestLog
 
 log = logging.getLogger("bolservice")
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     service = WorkspaceService(settings, store, locker, pool)
     janitor = Janitor(store, locker, settings.workspace_ttl, settings.janitor_interval,
                       on_delete=metrics.JANITOR_DELETIONS.inc)
-    routes = Api(service, settings).routes()
+    routes = [*Api(service, settings).routes(), *Pages().routes()]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

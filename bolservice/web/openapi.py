@@ -73,6 +73,27 @@ STATUS = _json(_obj(status=STR, session_id=STR, exists=BOOL, has_pdf=BOOL, has_c
                     has_processed_data=BOOL, created_at={"type": ["string", "null"]},
                     updated_at={"type": ["string", "null"]}, stage={"type": ["string", "null"]}),
                "The workspace's state (exists false for an unknown id).")
+VALIDATED = _json(_obj(session_id=STR, valid=BOOL, exists=BOOL, stage={"type": ["string", "null"]}),
+                  "valid: the id is well formed (an upload creates its workspace); stage: null, empty, pdf "
+                  "or merged.")
+LISTED_FILE = _obj(name=STR, size=INT, type=STR, download_url=STR)
+FILES = _json(_obj(session_id=STR, files={"type": "array", "items": LISTED_FILE}),
+              "The workspace's downloadable files: the BOL CSV once there is a PDF, else none.")
+RESULT = _json(_obj(status=STR, session_id=STR, output_file=STR, download_url=STR, row_count=INT,
+                    file_size=INT),
+               "The BOL CSV the uploads made: its data rows (header not counted) and its bytes.")
+READY = _obj(status=STR, message=STR, endpoints={"type": "object"})
+HOME = {"description": "JSON for Accept: application/json, */* or ?format=json; the page for a browser.",
+        "content": {"application/json": {"schema": READY}, "text/html": {"schema": STR}}}
+PAGE = {"description": "An HTML page; its script and style come from /static/.",
+        "content": {"text/html": {"schema": STR}}}
+FORMAT = {"name": "format", "in": "query", "required": False,
+          "description": "json for the JSON answer whatever the Accept header says.",
+          "schema": {"type": "string", "enum": ["json"]}}
+FILENAME_PATH = {"name": "filename", "in": "path", "required": True,
+                 "description": "The name to save the CSV as: 1–128 of A-Z a-z 0-9 . _ - and space, "
+                                "starting with a letter or digit; any other name gives BOL_processed.csv.",
+                 "schema": {"type": "string"}}
 PDF_BODY = {"multipart/form-data": {"schema": MULTIPART_FILE}, "application/json": {"schema": FILE_JSON},
             "application/pdf": {"schema": {"type": "string", "format": "binary"}}}
 SHEET_BODY = {
@@ -95,6 +116,8 @@ def openapi_document() -> dict:
     download = _op("Download the BOL CSV: the merge if there is one, else the PDF's rows",
                    [SID, ALIAS], CSV_FILE, "400", "404", "409")
     ping = _op("Cheap liveness", [], _json(_obj(status=STR, message=STR), "Alive."))
+    health = _op("Liveness and readiness", [], _json(_obj(status=STR, checks={"type": "object"}), "Healthy."),
+                 "503")
     paging = [{"name": name, "in": "query", "required": False, "description": text,
                "schema": {"type": "integer", "minimum": 0, "maximum": 999999999}}
               for name, text in (("limit", "At most this many workspaces (default: all; over 500, the answer "
@@ -119,6 +142,10 @@ def openapi_document() -> dict:
                                 "Every non-2xx answer is JSON with an 'error' message."},
         "components": {"securitySchemes": {"debugToken": {"type": "http", "scheme": "bearer"}}},
         "paths": {
+            "/": {"get": _op("The service's page for people, or its readiness and endpoints as JSON",
+                             [FORMAT], HOME)},
+            "/support": {"get": _op("The support view of /debug-sessions, a page for people; the token "
+                                    "is typed into the page", [], PAGE)},
             "/new-session": {"get": new_session, "post": new_session},
             "/auto-reset": {"post": new_session},
             "/clear-session": {"post": _op(
@@ -132,11 +159,21 @@ def openapi_document() -> dict:
                                         [SID, ALIAS, FILENAME], MERGED,
                                         "400", "404", "409", "413", "415", "422", "504", body=SHEET_BODY)},
             "/download-bol": {"get": download},
+            "/download-bol/{filename}": {"get": {
+                **download, "parameters": [FILENAME_PATH, SID, ALIAS],
+                "summary": "Same as /download-bol, saved under the name in the path when it is a safe one"}},
             "/download": {"get": {**download, "summary": "Same as /download-bol, saved as combined_data.csv"}},
             "/status": {"get": _op("The workspace's state", [SID, ALIAS], STATUS, "400")},
+            "/validate-session": {"get": _op("Whether the id is usable, whether its workspace exists, and "
+                                             "its stage", [SID, ALIAS], VALIDATED, "400")},
+            "/files": {"get": _op("The workspace's downloadable files", [SID, ALIAS], FILES,
+                                  "400", "404", "409")},
+            "/process-workflow": {"post": _op(
+                "The workspace's result (uploads are processed when they arrive; this only reports)",
+                [SID, ALIAS], RESULT, "400", "404", "409")},
             "/debug-sessions": {"get": debug_sessions},
-            "/health": {"get": _op("Liveness and readiness", [],
-                                   _json(_obj(status=STR, checks={"type": "object"}), "Healthy."), "503")},
+            "/health": {"get": health},
+            "/api/health": {"get": {**health, "summary": "Same as /health"}},
             "/ping": {"get": ping},
             "/wake-up": {"get": ping},
             "/openapi.json": {"get": _op("This document", [], _json({"type": "object"}, "OpenAPI 3.1."))},

@@ -1,0 +1,216 @@
+"""The pages for people in a real headless Chromium against a real `bolservice serve`.
+
+`make test-browser` installs Chromium (Debian's package) and Playwright, then runs these;
+`make test` skips them when either is missing. With BOLSERVICE_SCREENSHOTS set to a folder
+(`make screenshots`: docs/screenshots), the tests save pictures of both pages there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.server import DEBUG_TOKEN, Server
+
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed: `make test-browser` installs it")
+CHROMIUM = os.environ.get("BOLSERVICE_CHROMIUM") or next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+if CHROMIUM is None:
+    pytest.skip("no Chromium on this machine: `make test-browser` installs it", allow_module_level=True)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCREENSHOTS = os.environ.get("BOLSERVICE_SCREENSHOTS")
+# Chromium as root in a container, and without the calls home this machine's network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Server]:
+    with Server(tmp_path_factory.mktemp("pages") / "workspaces", workers=2) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Tab:
+    """A browser tab on the service, and every console error and policy violation it saw."""
+
+    def __init__(self, page, site: Server) -> None:
+        self.page, self.site = page, site
+        self.problems: list[str] = []
+        self.urls: list[str] = []
+        page.on("console", lambda message: message.type == "error" and self.problems.append(message.text))
+        page.on("pageerror", lambda error: self.problems.append(f"uncaught: {error}"))
+        page.on("request", lambda request: self.urls.append(request.url))
+
+    def open(self, path: str) -> None:
+        self.page.goto(self.site.url + path)
+        # The page's script loaded as a module and ran: it wires the file inputs.
+        self.page.wait_for_load_state("networkidle")
+
+    def sid(self) -> str:
+        return self.page.evaluate("sessionStorage.getItem('bolservice.sid')")
+
+    def choose(self, selector: str, path: Path) -> None:
+        self.page.set_input_files(selector, str(path))
+
+    def text(self, selector: str) -> str:
+        return self.page.inner_text(selector)
+
+    def picture(self, name: str) -> None:
+        if SCREENSHOTS:
+            Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=True)
+
+    def unexpected(self, *allowed: str) -> list[str]:
+        """Console errors and policy violations, but for the failed answers ``allowed``
+        (Chromium logs each 4xx a script receives as a console error)."""
+        return [text for text in self.problems if not any(f"status of {code}" in text for code in allowed)]
+
+
+@pytest.fixture
+def tab(browser, site) -> Iterator[Tab]:
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    yield Tab(context.new_page(), site)
+    context.close()
+
+
+def run_workflow(tab: Tab) -> None:
+    tab.open("/")
+    tab.choose("#pdf-file", EXAMPLES / "sample.pdf")
+    tab.page.wait_for_selector("#pdf-report:not([hidden])")
+    tab.choose("#sheet-file", EXAMPLES / "sample.csv")
+    tab.page.wait_for_selector("#sheet-report:not([hidden])")
+    tab.page.wait_for_selector("#download:not([hidden])")
+
+
+def test_the_whole_workflow_in_the_page_gives_the_exact_csv(tab, site):
+    run_workflow(tab)
+    assert [tab.text(f"#pdf-{n}") for n in ("pages", "invoices", "rows")] == ["3", "2", "6"]
+    assert tab.text("#pdf-state").startswith("sample.pdf: read 6 row(s) of 2 invoice(s) from 3 page(s)")
+    assert [tab.text(f"#sheet-{n}") for n in ("rows", "matched", "pdf-unmatched", "file-unmatched")] \
+        == ["6", "6", "0", "0"]
+    # The preview: every row, the invoices as groups, Pallet and the cubes shown.
+    headers = tab.page.locator("#preview thead th").all_inner_texts()
+    assert {"Invoice No.", "Pallet", "BOL Cube", "Final Cube", "Burlington Cube"} <= set(headers)
+    assert tab.page.locator("#preview tbody tr").count() == 6
+    assert tab.page.locator("#preview tbody tr.group-start").count() == 2
+    pallets = tab.page.locator(f"#preview tbody td:nth-child({headers.index('Pallet') + 1})").all_inner_texts()
+    expected = [line.split(",")[19] for line in (EXAMPLES / "sample_bol.csv").read_text().splitlines()[1:]]
+    assert pallets == expected
+    with tab.page.expect_download() as download:
+        tab.page.click("#download")
+    saved = Path(download.value.path()).read_bytes()
+    assert saved == (EXAMPLES / "sample_bol.csv").read_bytes()
+    assert download.value.suggested_filename == "BOL_processed.csv"
+    tab.picture("workflow.png")
+    assert tab.unexpected() == []
+
+
+def test_a_reload_keeps_the_work_and_another_tab_has_its_own(tab, browser, site):
+    run_workflow(tab)
+    sid = tab.sid()
+    tab.page.reload()
+    tab.page.wait_for_selector("#download:not([hidden])")
+    assert tab.sid() == sid
+    assert tab.text("#pdf-rows") == "6" and tab.text("#sheet-matched") == "6"
+    assert tab.page.locator("#preview tbody tr").count() == 6
+    other = Tab(tab.page.context.new_page(), site)
+    other.open("/")
+    assert other.sid() not in (None, sid) and len(other.sid()) >= 32
+    assert other.page.is_hidden("#pdf-report") and other.page.is_hidden("#download")
+    assert tab.unexpected() == [] and other.unexpected() == []
+
+
+def test_a_file_that_is_not_a_pdf_shows_its_error_and_changes_nothing(tab, site, tmp_path):
+    fake = tmp_path / "orders.pdf"
+    fake.write_text("Invoice,Style\nA1,S1\n")
+    tab.open("/")
+    tab.choose("#pdf-file", fake)
+    tab.page.wait_for_selector("#error:not([hidden])")
+    shown = tab.text("#error")
+    assert "PDF" in shown and "Choose a file of the kind this step takes" in shown
+    assert tab.page.is_hidden("#pdf-report") and tab.page.is_disabled("#sheet-file")
+    with site.client() as http:
+        assert http.get("/status", params={"_sid": tab.sid()}).json()["exists"] is False
+    assert tab.unexpected("415") == []
+
+
+def test_start_over_empties_the_workspace(tab, site):
+    run_workflow(tab)
+    with site.client() as http:
+        assert http.get("/status", params={"_sid": tab.sid()}).json()["stage"] == "merged"
+        tab.page.click("#start-over")
+        tab.page.wait_for_selector("#download", state="hidden")
+        assert http.get("/status", params={"_sid": tab.sid()}).json()["exists"] is False
+    assert tab.page.is_hidden("#pdf-report") and tab.page.is_hidden("#preview-box")
+    assert "Started over" in tab.text("#result-state")
+    assert tab.unexpected() == []
+
+
+def test_the_support_view_lists_the_workspace_after_the_token_and_refuses_a_wrong_one(tab, site):
+    run_workflow(tab)
+    sid = tab.sid()
+    support = Tab(tab.page.context.new_page(), site)
+    support.open("/support")
+    support.page.fill("#token", "not-the-token")
+    support.page.click("text=Show the workspaces")
+    support.page.wait_for_selector("#error:not([hidden])")
+    assert "token was refused" in support.text("#error")
+    assert support.page.is_hidden("#listing")
+
+    support.page.fill("#token", DEBUG_TOKEN)
+    support.page.press("#token", "Enter")  # by keyboard
+    support.page.wait_for_selector(f"#workspaces button:text-is('{sid}')")
+    support.page.fill("#prefix", sid[:12])
+    playwright_api.expect(support.page.locator("#workspaces tbody tr")).to_have_count(1)
+    cells = support.page.locator("#workspaces tbody tr td").all_inner_texts()
+    assert cells[0] == sid and cells[1] == "merged" and cells[5:8] == ["3", "6", "6"]
+    support.page.click(f"#workspaces button:text-is('{sid}')")
+    support.page.wait_for_selector("#details:not([hidden])")
+    details = support.text("#details")
+    assert "Next step" in details and "GET /download-bol" in details
+    with site.client() as http:
+        files = http.get("/debug-sessions", params={"_sid": sid, "limit": 0},
+                         headers={"Authorization": f"Bearer {DEBUG_TOKEN}"}).json()["current_session"]["files"]
+    for name, size in files.items():
+        assert f"File {name}\n{size:,} bytes" in details
+    # The table refreshes on its own, the filter and the selection kept.
+    support.page.wait_for_timeout(5000)
+    assert support.page.input_value("#prefix") == sid[:12]
+    assert support.page.locator("#workspaces tbody tr.selected").count() == 1
+    support.picture("support.png")
+    assert not any(DEBUG_TOKEN in url for url in support.urls)  # never in a URL
+    assert support.unexpected("401") == []
+
+
+def test_the_pages_fit_a_phone_and_label_every_control(tab, site):
+    tab.page.set_viewport_size({"width": 360, "height": 740})
+    for path in ("/", "/support"):
+        tab.open(path)
+        assert tab.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+        unlabelled = tab.page.evaluate("""() => [...document.querySelectorAll('input, button, a')]
+            .filter((control) => !(control.labels && control.labels.length)
+                && !control.getAttribute('aria-label') && !control.textContent.trim())
+            .map((control) => control.id || control.outerHTML)""")
+        assert unlabelled == [], path
+    # By keyboard: Tab reaches the PDF's file input on the workflow page.
+    tab.open("/")
+    reached = []
+    for _ in range(6):
+        tab.page.keyboard.press("Tab")
+        reached.append(tab.page.evaluate("document.activeElement.id"))
+    assert "pdf-file" in reached
+    assert tab.unexpected() == []
