@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -237,4 +238,30 @@ def test_the_support_view_pages_by_100_and_keeps_its_scroll_as_it_refreshes(tab,
     playwright_api.expect(rows).to_have_count(5)
     assert tab.text("#page-state") == "101–105 of 105"
     assert rows.all_inner_texts()[0].startswith("pages-100")
+    assert tab.unexpected() == []
+
+
+def test_a_dropped_pdf_and_a_partial_spreadsheet_list_the_unmatched_rows(tab, site, tmp_path):
+    """Drag and drop, and both sides' unmatched rows, each PDF row with its page."""
+    sheet = (EXAMPLES / "sample.csv").read_text().splitlines()
+    partial = tmp_path / "orders.csv"
+    # RS2002 left out (a PDF row without its order); a row for a style the PDF lacks.
+    partial.write_text("\n".join([*sheet[:-1], "B200002,RS9999,3,30,11/03/2026,ROSS,88-7731,11/18/2026,"
+                                  "11/25/2026"]) + "\n")
+    tab.open("/")
+    tab.page.evaluate_handle("""([name, bytes]) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array(bytes)], name, {type: "application/pdf"}));
+        document.getElementById("pdf-drop").dispatchEvent(
+            new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+    }""", ["sample.pdf", list((EXAMPLES / "sample.pdf").read_bytes())])
+    tab.page.wait_for_selector("#pdf-report:not([hidden])")
+    assert tab.text("#pdf-rows") == "6"
+    tab.choose("#sheet-file", partial)
+    tab.page.wait_for_selector("#sheet-report:not([hidden])")
+    assert [tab.text(f"#sheet-{n}") for n in ("rows", "matched", "pdf-unmatched", "file-unmatched")] \
+        == ["6", "5", "1", "1"]
+    listed = tab.page.locator("#sheet-warnings li").all_inner_texts()
+    assert any(re.match(r"Page \d+: no spreadsheet row for invoice B200002, style RS2002", line) for line in listed)
+    assert any("spreadsheet row 7 (invoice B200002, style RS9999" in line for line in listed)
     assert tab.unexpected() == []
