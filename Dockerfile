@@ -1,11 +1,17 @@
 # bolservice: docker build -t bolservice . && docker run -p 8000:8000 -v bol-data:/data bolservice
-FROM python:3.11-slim AS build
+# Any base with Python 3.11 whose pip and site-packages sit under /usr/local, as on
+# python:3.11-slim; `make test-container` builds on a Debian bookworm base of its own.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE} AS build
 WORKDIR /src
+# The dependencies from the lock, each checked against its hash; then the project alone.
+COPY requirements/run.lock ./requirements/
+RUN pip install --no-cache-dir --prefix=/install --require-hashes -r requirements/run.lock
 COPY pyproject.toml README.md ./
 COPY bolservice ./bolservice
-RUN pip install --no-cache-dir --prefix=/install .
+RUN pip install --no-cache-dir --prefix=/install --no-deps .
 
-FROM python:3.11-slim
+FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     BOLSERVICE_ROOT=/data \

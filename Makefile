@@ -3,20 +3,22 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test test-scaleout test-browser screenshots bench fuzz examples clean
+.PHONY: run test test-scaleout test-browser test-container screenshots bench fuzz examples clean lock
 
-# One stamp per install flavour, so `make run` never pulls the test tools and a changed
-# pyproject.toml reinstalls.
-$(VENV)/.installed-run: pyproject.toml
+# One stamp per install flavour, so `make run` never pulls the test tools. Every package
+# comes from a lock (requirements/*.lock: exact versions with their hashes, `make lock`),
+# and a changed lock or pyproject.toml reinstalls.
+INSTALL = $(BIN)/pip install --quiet --require-hashes -r
+$(VENV)/.installed-run: pyproject.toml requirements/run.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(INSTALL) requirements/run.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml
+$(VENV)/.installed-test: pyproject.toml requirements/test.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(INSTALL) requirements/test.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 run: $(VENV)/.installed-run
@@ -33,8 +35,8 @@ test-scaleout: $(VENV)/.installed-test
 
 # The pages for people in a real headless Chromium (tests/test_browser.py): Debian's
 # chromium when none is installed, and Playwright to drive it (no browser download).
-$(VENV)/.installed-browser: $(VENV)/.installed-test
-	$(BIN)/pip install --quiet -e '.[test,browser]'
+$(VENV)/.installed-browser: $(VENV)/.installed-test requirements/browser.lock
+	$(INSTALL) requirements/browser.lock
 	touch $@
 
 INSTALL_CHROMIUM = command -v chromium >/dev/null || { $(SUDO) apt-get update -q && \
@@ -47,6 +49,23 @@ test-browser: $(VENV)/.installed-browser
 screenshots: $(VENV)/.installed-browser
 	$(INSTALL_CHROMIUM)
 	BOLSERVICE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/test_browser.py
+
+# The image built from this tree with podman and checked end to end (tests/container.sh):
+# installs podman, runc and mmdebstrap when missing, and keeps podman's state and the
+# Debian base it builds under ~/.cache/bolservice-container.
+test-container:
+	$(SUDO) bash tests/container.sh
+
+# Re-resolves the locks from pyproject.toml: the newest releases its ranges allow, each
+# with its hashes. test.lock keeps run.lock's versions, browser.lock test.lock's.
+COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.installed-test
+	$(BIN)/python -c 'import piptools' 2>/dev/null || $(BIN)/pip install --quiet pip-tools
+	rm -f requirements/*.lock
+	$(COMPILE) -o requirements/run.lock pyproject.toml
+	$(COMPILE) --extra test -c requirements/run.lock -o requirements/test.lock pyproject.toml
+	$(COMPILE) --extra test --extra browser -c requirements/test.lock -o requirements/browser.lock pyproject.toml
 
 # Engine, corpus, service, listing and crowd benchmarks; results and how to read them are in
 # docs/BENCHMARKS.md. Each fails if one of its targets is missed; the service, fairness,
