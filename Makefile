@@ -7,18 +7,24 @@ PORT   ?= 8000
 
 # One stamp per install flavour, so `make run` never pulls the test tools. Every package
 # comes from a lock (requirements/*.lock: exact versions with their hashes, `make lock`),
-# and a changed lock or pyproject.toml reinstalls.
-INSTALL = $(BIN)/pip install --quiet --require-hashes -r
-$(VENV)/.installed-run: pyproject.toml requirements/run.lock
+# and a changed lock or pyproject.toml reinstalls. uv installs them (a fresh `make run` in
+# a third of pip's time, docs/BENCHMARKS.md); uv itself comes from tools.lock. It uses the
+# system's CA store, as pip does, so a network that re-signs TLS works.
+UV      := UV_NATIVE_TLS=1 $(BIN)/uv
+INSTALL := $(UV) pip install --quiet --python $(BIN)/python
+$(VENV)/.installed-uv: requirements/tools.lock
 	$(PYTHON) -m venv $(VENV)
-	$(INSTALL) requirements/run.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --require-hashes -r requirements/tools.lock
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml requirements/test.lock
-	$(PYTHON) -m venv $(VENV)
-	$(INSTALL) requirements/test.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+$(VENV)/.installed-run: $(VENV)/.installed-uv pyproject.toml requirements/run.lock
+	$(INSTALL) --require-hashes -r requirements/run.lock
+	$(INSTALL) --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-uv pyproject.toml requirements/test.lock
+	$(INSTALL) --require-hashes -r requirements/test.lock
+	$(INSTALL) --no-deps -e .
 	touch $@
 
 run: $(VENV)/.installed-run
@@ -36,7 +42,7 @@ test-scaleout: $(VENV)/.installed-test
 # The pages for people in a real headless Chromium (tests/test_browser.py): Debian's
 # chromium when none is installed, and Playwright to drive it (no browser download).
 $(VENV)/.installed-browser: $(VENV)/.installed-test requirements/browser.lock
-	$(INSTALL) requirements/browser.lock
+	$(INSTALL) --require-hashes -r requirements/browser.lock
 	touch $@
 
 INSTALL_CHROMIUM = command -v chromium >/dev/null || { $(SUDO) apt-get update -q && \
@@ -56,16 +62,15 @@ screenshots: $(VENV)/.installed-browser
 test-container:
 	$(SUDO) bash tests/container.sh
 
-# Re-resolves the locks from pyproject.toml: the newest releases its ranges allow, each
-# with its hashes. test.lock keeps run.lock's versions, browser.lock test.lock's.
-COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
-	--no-emit-index-url --no-emit-find-links
-lock: $(VENV)/.installed-test
-	$(BIN)/python -c 'import piptools' 2>/dev/null || $(BIN)/pip install --quiet pip-tools
-	rm -f requirements/*.lock
+# Re-resolves the locks from pyproject.toml (and requirements/tools.in): the newest
+# releases its ranges allow, for Python 3.11, each with its hashes. test.lock keeps
+# run.lock's versions, browser.lock test.lock's.
+COMPILE = $(UV) pip compile --quiet --upgrade --python-version 3.11 --generate-hashes
+lock: $(VENV)/.installed-uv
 	$(COMPILE) -o requirements/run.lock pyproject.toml
 	$(COMPILE) --extra test -c requirements/run.lock -o requirements/test.lock pyproject.toml
 	$(COMPILE) --extra test --extra browser -c requirements/test.lock -o requirements/browser.lock pyproject.toml
+	$(COMPILE) -o requirements/tools.lock requirements/tools.in
 
 # Engine, corpus, service, listing and crowd benchmarks; results and how to read them are in
 # docs/BENCHMARKS.md. Each fails if one of its targets is missed; the service, fairness,
