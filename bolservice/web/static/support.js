@@ -19,11 +19,17 @@ async function ask(query) {
   return call("GET", listingPath(query), { headers: { Authorization: `Bearer ${token()}` } });
 }
 
-function refused() {
+// The token dropped, and with it everything it showed.
+function forget() {
+  clearTimeout(view.timer);
   sessionStorage.removeItem("bolservice.token");
   $("listing").hidden = true;
   $("details").hidden = true;
   $("forget").hidden = true;
+}
+
+function refused() {
+  forget();
   showProblem(errorBox, { said: "The support token was refused.",
                          todo: "Type the token again: it is BOLSERVICE_DEBUG_TOKEN, or the one the service printed in its log at start." });
   $("token").focus();
@@ -149,13 +155,7 @@ $("token-form").addEventListener("submit", (event) => {
   view.offset = 0;
   refresh();
 });
-$("forget").addEventListener("click", () => {
-  clearTimeout(view.timer);
-  sessionStorage.removeItem("bolservice.token");
-  $("listing").hidden = true;
-  $("details").hidden = true;
-  $("forget").hidden = true;
-});
+$("forget").addEventListener("click", forget);
 let typing = null;
 $("prefix").addEventListener("input", () => {
   clearTimeout(typing);

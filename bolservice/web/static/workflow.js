@@ -39,18 +39,21 @@ function enable(stepId, on) {
   $(stepId).setAttribute("aria-disabled", on ? "false" : "true");
 }
 
-function listWarnings(list, warnings) {
-  list.replaceChildren(...warnings.map((warning) =>
-    element("li", (warning.page ? `Page ${warning.page}: ` : "") + warning.message +
-      (warning.text ? ` [${warning.text}]` : ""))));
+// A step's warnings: each with its page, from an upload's answer; after a reload, /status
+// keeps only how many there were.
+function showWarnings(step, warnings, when) {
+  const lines = Array.isArray(warnings)
+    ? warnings.map((warning) => (warning.page ? `Page ${warning.page}: ` : "") + warning.message +
+        (warning.text ? ` [${warning.text}]` : ""))
+    : (warnings ? [`${warnings} warning(s) when it was ${when}`] : []);
+  $(`${step}-warnings`).replaceChildren(...lines.map((line) => element("li", line)));
 }
 
 function showPdfReport(report) {
   $("pdf-pages").textContent = report.pages;
   $("pdf-invoices").textContent = report.invoices;
   $("pdf-rows").textContent = report.rows;
-  if (Array.isArray(report.warnings)) listWarnings($("pdf-warnings"), report.warnings);
-  else $("pdf-warnings").replaceChildren(...(report.warnings ? [element("li", `${report.warnings} warning(s) when it was read`)] : []));
+  showWarnings("pdf", report.warnings, "read");
   $("pdf-report").hidden = false;
   $("sheet-file").disabled = false;
   enable("sheet-step", true);
@@ -61,16 +64,16 @@ function showSheetReport(report) {
   $("sheet-matched").textContent = report.rows_matched;
   $("sheet-pdf-unmatched").textContent = report.pdf_rows_unmatched;
   $("sheet-file-unmatched").textContent = report.file_rows_unmatched;
-  if (Array.isArray(report.warnings)) listWarnings($("sheet-warnings"), report.warnings);
-  else $("sheet-warnings").replaceChildren(...(report.warnings ? [element("li", `${report.warnings} warning(s) when it was merged`)] : []));
+  showWarnings("sheet", report.warnings, "merged");
   $("sheet-report").hidden = false;
 }
 
-function forgetSheet() {
-  $("sheet-report").hidden = true;
-  $("sheet-warnings").replaceChildren();
-  $("sheet-file").value = "";
-  setState("sheet", "");
+// A step back to before its upload: no report, no file chosen, nothing said.
+function forgetStep(step) {
+  $(`${step}-report`).hidden = true;
+  $(`${step}-warnings`).replaceChildren();
+  $(`${step}-file`).value = "";
+  setState(step, "");
 }
 
 async function upload(step, file) {
@@ -97,7 +100,7 @@ async function upload(step, file) {
       showProblem(errorBox, problem(answer));
       return;
     }
-    if (step === "pdf") forgetSheet();
+    if (step === "pdf") forgetStep("sheet");  // a new PDF discards the merge
     shows(answer.data);
     setState(step, answer.data.message ? `${file.name}: ${answer.data.message}.` : `${file.name} done.`);
     await showResult();
@@ -190,12 +193,7 @@ async function startOver() {
     showProblem(errorBox, problem(answer));
     return;
   }
-  for (const step of Object.keys(STEPS)) {
-    $(`${step}-report`).hidden = true;
-    $(`${step}-warnings`).replaceChildren();
-    $(`${step}-file`).value = "";
-    setState(step, "");
-  }
+  for (const step of Object.keys(STEPS)) forgetStep(step);
   $("sheet-file").disabled = true;
   enable("sheet-step", false);
   enable("result-step", false);
