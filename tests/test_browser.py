@@ -198,10 +198,20 @@ def test_the_support_view_lists_the_workspace_after_the_token_and_refuses_a_wron
 
 
 def test_the_pages_fit_a_phone_and_label_every_control(tab, site):
-    tab.page.set_viewport_size({"width": 360, "height": 740})
+    phone = {"width": 360, "height": 740}
+    tab.page.set_viewport_size(phone)
+    run_workflow(tab)  # the report, the preview and a workspace's details fit too
+    support = Tab(tab.page.context.new_page(), site)
+    support.page.set_viewport_size(phone)
+    support.open("/support")
+    support.page.fill("#token", DEBUG_TOKEN)
+    support.page.press("#token", "Enter")
+    support.page.click(f"#workspaces button:text-is('{tab.sid()}')")
+    support.page.wait_for_selector("#details:not([hidden])")
+    for page in (tab, support):
+        assert page.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page.page.url
     for path in ("/", "/support"):
         tab.open(path)
-        assert tab.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
         unlabelled = tab.page.evaluate("""() => [...document.querySelectorAll('input, button, a')]
             .filter((control) => !(control.labels && control.labels.length)
                 && !control.getAttribute('aria-label') && !control.textContent.trim())
