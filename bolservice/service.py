@@ -39,6 +39,10 @@ class MissingStep(Exception):
     """The workspace lacks what the request needs; the message names the step to run."""
 
 
+class UnknownWorkspace(MissingStep):
+    """There is no workspace with that id; the message names the step that makes one."""
+
+
 def stage(manifest: Manifest) -> str:
     """How far the workflow got: empty, pdf or merged."""
     if MERGED_CSV in manifest.files:
@@ -204,7 +208,7 @@ class WorkspaceService:
     def _existing(self, sid: str, action: str) -> Manifest:
         manifest = self.store.manifest(sid)
         if manifest is None:
-            raise MissingStep(
+            raise UnknownWorkspace(
                 f"there is no workspace for this _sid; POST /new-session?_sid=… then "
                 f"/upload the PDF before you {action}"
             )
