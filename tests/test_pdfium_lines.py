@@ -98,9 +98,9 @@ CASES = {
     "sloped -5 degrees, 3.4 pt below a level word": t.sloped_next_to_level(-5.0, 3.4),
     # fonts
     "italic overhang, next word 3.3 pt on (LiberationSerif-Italic)": t.italic_overhang(
-        "/usr/share/fonts/truetype/liberation/LiberationSerif-Italic.ttf", 3.3),
+        t.FONT_DIRS["LiberationSerifItalic"], 3.3),
     "italic overhang, next word 3.3 pt on (DejaVuSerif-Italic)": t.italic_overhang(
-        "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Italic.ttf", 3.3),
+        t.FONT_DIRS["DejaVuSerifItalic"], 3.3),
     "fractional /Widths, next column 3.05 pt on (DejaVuSans)": t.fractional_widths_drift("DejaVuSans", 3.05),
     "fractional /Widths, next column 3.05 pt on (LiberationSans)": t.fractional_widths_drift("LiberationSans", 3.05),
     "ink left of its origin, next word 3.05 pt on (LiberationSerif)": t.ink_left_of_origin(

@@ -12,18 +12,24 @@ from __future__ import annotations
 import io
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 LETTER = (612.0, 792.0)
+# The TrueType fonts the cases embed, committed with their licences (tests/fonts/README.md):
+# the suite needs no font installed on the machine.
+FONTS = Path(__file__).parent / "fonts"
 FONT_DIRS = {
-    "LiberationSans": "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "LiberationSerif": "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
-    "LiberationMono": "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
-    "DejaVuSans": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "Carlito": "/usr/share/fonts/truetype/crosextra/Carlito-Regular.ttf",
+    "LiberationSans": str(FONTS / "LiberationSans-Regular.ttf"),
+    "LiberationSerif": str(FONTS / "LiberationSerif-Regular.ttf"),
+    "LiberationSerifItalic": str(FONTS / "LiberationSerif-Italic.ttf"),
+    "LiberationMono": str(FONTS / "LiberationMono-Regular.ttf"),
+    "DejaVuSans": str(FONTS / "DejaVuSans.ttf"),
+    "DejaVuSerifItalic": str(FONTS / "DejaVuSerif-Italic.ttf"),
+    "Carlito": str(FONTS / "Carlito-Regular.ttf"),
 }
 
 # Rows in the BOL grammar (tokens: cartons, style, pieces, description..., weight).
