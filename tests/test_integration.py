@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import random
+import shutil
 import subprocess
 import sys
 import threading
@@ -151,7 +152,13 @@ def test_the_existing_clients_request_shapes_in_sequence(server):
         assert answer.headers["access-control-allow-origin"] == "*"
 
 
-@pytest.mark.parametrize("command", [["bash", str(EXAMPLES / "workflow.sh")],
+# workflow.sh drives the service with curl, which a bare machine lacks and `make test` (not
+# root) cannot install: without it, that client is skipped rather than failed.
+NO_CURL = pytest.mark.skipif(shutil.which("curl") is None,
+                             reason="examples/workflow.sh needs curl, which is not installed here")
+
+
+@pytest.mark.parametrize("command", [pytest.param(["bash", str(EXAMPLES / "workflow.sh")], marks=NO_CURL),
                                      [sys.executable, str(EXAMPLES / "client.py")]])
 def test_example_clients_produce_the_expected_csv(server, tmp_path, command):
     run = subprocess.run(command, cwd=tmp_path, env={**os.environ, "BOLSERVICE_URL": server.url},
