@@ -12,7 +12,8 @@ from bolservice.bol import (
     UnreadablePdfError,
     extract_pdf,
 )
-from bolservice.bol.parse import parse_page, parse_row
+from bolservice.bol.errors import ScannedPdfError
+from bolservice.bol.parse import assemble, parse_page, parse_row
 from tests.bolpdf import (
     BolInvoice,
     Item,
@@ -181,13 +182,22 @@ def test_unreadable_totals_line_is_reported_and_sums_are_used():
 
 
 def test_pdf_without_any_invoice_is_an_error():
-    with pytest.raises(NoInvoiceError, match="no invoice found"):
+    with pytest.raises(NoInvoiceError, match="no invoice found") as raised:
         extract_pdf(render([[text_line("QUARTERLY REPORT 2026")]]))
+    assert raised.value.code == "no_invoice" and not isinstance(raised.value, ScannedPdfError)
 
 
 def test_invoice_without_any_row_is_an_error_when_nothing_else_has_rows():
-    with pytest.raises(NoInvoiceError, match="no invoice rows"):
+    with pytest.raises(NoInvoiceError, match="no invoice rows") as raised:
         extract_pdf(build_bol([BolInvoice("A1", [])]))
+    assert raised.value.code == "no_invoice"
+
+
+def test_pages_of_scans_without_an_invoice_are_their_own_kind_of_no_invoice():
+    pages = [parse_page(1, [], scanned=True), parse_page(2, [], scanned=True), parse_page(3, [])]
+    with pytest.raises(ScannedPdfError, match="^pages 1, 2 have no text: they look like scans") as raised:
+        assemble(pages)
+    assert isinstance(raised.value, NoInvoiceError) and raised.value.code == "scanned_pdf"
 
 
 def test_not_a_pdf_is_refused_by_its_bytes():

@@ -3,19 +3,29 @@
 Each message says what is wrong and what to do, in words a clerk can act on. The two
 families let a caller (the CLI, the HTTP layer) tell a file of the wrong kind from a file
 of the right kind whose content cannot be used, without knowing every case.
+
+Each class names its kind of failure in ``code``, a stable name a program can switch on
+while the message is reworded; a subclass without a code of its own is reported under its
+family's. The codes are the engine's; what they become in HTTP is the web layer's.
 """
 
 
 class BolInputError(Exception):
     """Input the engine cannot turn into a BOL CSV."""
 
+    code = "unusable_content"
+
 
 class UnsupportedFileError(BolInputError):
     """The bytes are not the kind of file this step takes (judged by content, not name)."""
 
+    code = "unsupported_file"
+
 
 class UnusableContentError(BolInputError):
     """A well-formed file whose content cannot be used."""
+
+    code = "unusable_content"
 
 
 class NotAPdfError(UnsupportedFileError):
@@ -27,19 +37,25 @@ class NotASpreadsheetError(UnsupportedFileError):
 
 
 class UnreadablePdfError(UnusableContentError):
-    pass
+    code = "unreadable_pdf"
 
 
 class EncryptedPdfError(UnusableContentError):
-    pass
+    code = "encrypted_pdf"
 
 
 class TooManyPagesError(UnusableContentError):
-    pass
+    code = "too_many_pages"
 
 
 class NoInvoiceError(UnusableContentError):
-    pass
+    code = "no_invoice"
+
+
+class ScannedPdfError(NoInvoiceError):
+    """No invoice, and the pages without text are pictures: a scan, not an exported BOL."""
+
+    code = "scanned_pdf"
 
 
 class NumberTooLongError(UnusableContentError):
@@ -51,8 +67,8 @@ class UnreadableSpreadsheetError(UnusableContentError):
 
 
 class MissingColumnsError(UnusableContentError):
-    pass
+    code = "missing_columns"
 
 
 class NoMatchError(UnusableContentError):
-    pass
+    code = "no_match"

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .errors import NoInvoiceError, NumberTooLongError
+from .errors import NoInvoiceError, NumberTooLongError, ScannedPdfError
 from .model import Extraction, Invoice, PdfRow, ReportWarning, Totals
 
 _INT = r"(?:\d{1,3}(?:,\d{3})+|\d+)"
@@ -207,7 +207,7 @@ def assemble(pages: Iterable[PageParse]) -> Extraction:
         if page.invoice is not None:
             grouped.setdefault(page.invoice, []).append(page)
     if not grouped and any(page.scanned for page in pages):
-        raise NoInvoiceError(_scan_message([page.number for page in pages if page.scanned]))
+        raise ScannedPdfError(_scan_message([page.number for page in pages if page.scanned]))
     if not grouped:
         raise NoInvoiceError(
             f"no invoice found: none of the {len(pages)} page(s) has a "
