@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from starlette.routing import Route
 
+from bolservice.web.errors import CODES
 from tests.bolpdf import BolInvoice, Item, build_bol, padded_pdf, render, text_line
 from tests.server import DEBUG_TOKEN
 
@@ -52,6 +53,23 @@ def merged_workspace(client) -> str:
     assert upload(client, sid).status_code == 200
     assert upload_sheet(client, sid).status_code == 200
     return sid
+
+
+def carries_its_code(response) -> None:
+    """An httpx response hook: an error answer carries a code of the table (web/errors.py),
+    and the status that code has."""
+    if response.status_code >= 400 and response.request.method != "HEAD":
+        response.read()
+        code = response.json().get("code")
+        assert code in CODES and CODES[code].status == response.status_code, (response.status_code, response.text)
+
+
+@pytest.fixture(autouse=True)
+def every_error_carries_its_code(request):
+    """Every answer the test's ``client`` gets goes through ``carries_its_code`` (a module
+    that imports this fixture gets it for its tests too)."""
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").event_hooks["response"].append(carries_its_code)
 
 
 def xlsx(sheet_csv: bytes) -> bytes:
@@ -242,38 +260,45 @@ def test_uploads_are_idempotent_and_a_new_pdf_discards_the_merge(client):
 
 # --- errors: JSON, the right status, and the workspace unchanged ----------------------
 
-def assert_error(answer, status: int, *words: str):
+def assert_error(answer, status: int, *words: str, code: str | None = None):
+    """The answer is a JSON error of ``status`` whose message holds ``words``, and its code
+    is ``code`` (without one, a code of the table with that status)."""
     assert answer.status_code == status, answer.text
-    message = answer.json()["error"]
+    body = answer.json()
     for word in words:
-        assert word in message, message
+        assert word in body["error"], body["error"]
+    assert body.get("code") in CODES and CODES[body["code"]].status == status, body
+    assert code is None or body["code"] == code, body
 
 
-@pytest.mark.parametrize("send, status, words", [
-    (lambda c, s: c.post("/upload"), 400, ["_sid"]),
-    (lambda c, s: c.post("/upload", params={"_sid": s}, json={"file_data": "not base64!"}), 400, ["base64"]),
-    (lambda c, s: c.post("/upload", params={"_sid": s}, json=[1, 2]), 400, ["object"]),
+@pytest.mark.parametrize("send, status, code, words", [
+    (lambda c, s: c.post("/upload"), 400, "bad_sid", ["_sid"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, json={"file_data": "not base64!"}), 400, "bad_request",
+     ["base64"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, json=[1, 2]), 400, "bad_request", ["object"]),
     (lambda c, s: c.post("/upload", params={"_sid": s}, content=b"{oops",
-                         headers={"Content-Type": "application/json"}), 400, ["JSON"]),
-    (lambda c, s: c.post("/upload", params={"_sid": s}, json={"filename": "x.pdf"}), 400, ["file_data"]),
-    (lambda c, s: c.post("/upload", params={"_sid": s}, files={"document": ("b.pdf", PDF)}), 400,
+                         headers={"Content-Type": "application/json"}), 400, "bad_request", ["JSON"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, json={"filename": "x.pdf"}), 400, "bad_request",
+     ["file_data"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, files={"document": ("b.pdf", PDF)}), 400, "bad_request",
      ["'file'", "document"]),
-    (lambda c, s: c.post("/upload", params={"_sid": s}, content=b""), 400, ["no file"]),
-    (lambda c, s: c.post("/upload-csv", params={"_sid": s}, json={"csv": "a,b"}), 400, ["csv_data"]),
+    (lambda c, s: c.post("/upload", params={"_sid": s}, content=b""), 400, "bad_request", ["no file"]),
+    (lambda c, s: c.post("/upload-csv", params={"_sid": s}, json={"csv": "a,b"}), 400, "bad_request",
+     ["csv_data"]),
     (lambda c, s: c.post("/upload", params={"_sid": s}, files={"file": ("b.pdf", b"MZ\x90\x00binary")}),
-     415, ["not a PDF"]),
+     415, "unsupported_file", ["not a PDF"]),
     (lambda c, s: c.post("/upload-csv", params={"_sid": s}, files={"file": ("o.csv", b"\x00\x01\x02")}),
-     415, ["binary"]),
-    (lambda c, s: upload(c, s, render([[text_line("MEMO 2026")]])), 422, ["no invoice"]),
-    (lambda c, s: upload_sheet(c, s, b"Invoice No.,Style\r\nA100001,ST1001\r\n"), 422,
+     415, "unsupported_file", ["binary"]),
+    (lambda c, s: upload(c, s, render([[text_line("MEMO 2026")]])), 422, "no_invoice", ["no invoice"]),
+    (lambda c, s: upload_sheet(c, s, b"Invoice No.,Style\r\nA100001,ST1001\r\n"), 422, "missing_columns",
      ["Cartons, Pieces", "'Invoice No.', 'Style'"]),
-    (lambda c, s: upload_sheet(c, s, b"Invoice No.,Style,Cartons,Pieces\r\nZ1,Q,1,1\r\n"), 422,
+    (lambda c, s: upload_sheet(c, s, b"Invoice No.,Style,Cartons,Pieces\r\nZ1,Q,1,1\r\n"), 422, "no_match",
      ["no spreadsheet row matches"]),
 ])
-def test_bad_requests_get_a_clear_json_error_and_change_nothing(client, send, status, words):
+def test_bad_requests_get_a_clear_json_error_and_change_nothing(client, send, status, code, words):
     sid = merged_workspace(client)
     before = client.get("/status", params={"_sid": sid}).json()
-    assert_error(send(client, sid), status, *words)
+    assert_error(send(client, sid), status, *words, code=code)
     assert download(client, sid).content == MERGED
     assert client.get("/status", params={"_sid": sid}).json() == before
 
@@ -288,29 +313,30 @@ def test_encrypted_pdf_is_422_and_creates_no_workspace(client):
     pdf.showPage()
     pdf.save()
     sid = new_sid()
-    assert_error(upload(client, sid, buffer.getvalue()), 422, "password")
+    assert_error(upload(client, sid, buffer.getvalue()), 422, "password", code="encrypted_pdf")
     assert client.get("/status", params={"_sid": sid}).json()["exists"] is False
 
 
 def test_missing_steps_are_404_naming_the_step(client):
     sid = new_sid()
-    assert_error(download(client, sid), 404, "/new-session")
-    assert_error(upload_sheet(client, sid), 404, "/new-session")
+    assert_error(download(client, sid), 404, "/new-session", code="unknown_workspace")
+    assert_error(upload_sheet(client, sid), 404, "/new-session", code="unknown_workspace")
     client.post("/new-session", params={"_sid": sid})
-    assert_error(download(client, sid), 404, "/upload")
-    assert_error(upload_sheet(client, sid), 404, "/upload")
+    assert_error(download(client, sid), 404, "/upload", code="missing_step")
+    assert_error(upload_sheet(client, sid), 404, "/upload", code="missing_step")
 
 
 def test_unknown_path_and_wrong_method_are_json(client):
-    assert_error(client.get("/no-such-thing"), 404, "/no-such-thing")
-    assert_error(client.delete("/upload"), 405, "DELETE")
-    assert_error(client.get("/upload"), 405, "GET")
+    assert_error(client.get("/no-such-thing"), 404, "/no-such-thing", code="not_found")
+    assert_error(client.delete("/upload"), 405, "DELETE", code="method_not_allowed")
+    assert_error(client.get("/upload"), 405, "GET", code="method_not_allowed")
 
 
 def test_debug_sessions_needs_the_token_and_lists_workspaces(client):
     sid = merged_workspace(client)
-    assert_error(client.get("/debug-sessions"), 401, "Bearer")
-    assert_error(client.get("/debug-sessions", headers={"Authorization": "Bearer wrong"}), 401, "Bearer")
+    assert_error(client.get("/debug-sessions"), 401, "Bearer", code="unauthorized")
+    assert_error(client.get("/debug-sessions", headers={"Authorization": "Bearer wrong"}), 401, "Bearer",
+                 code="unauthorized")
     answer = client.get("/debug-sessions", params={"_sid": sid},
                         headers={"Authorization": f"Bearer {DEBUG_TOKEN}"}).json()
     mine = [s for s in answer["all_sessions"] if s["session_id"] == sid]
@@ -336,7 +362,8 @@ def test_debug_sessions_pages_through_workspaces_in_a_stable_order(client):
     assert [s["session_id"] for page in pages for s in page["all_sessions"]] == ids
     assert all(page["total_sessions"] == len(ids) and len(page["all_sessions"]) <= 2 for page in pages)
     for bad in ({"limit": "-1"}, {"offset": "x"}, {"limit": "1.5"}):
-        assert_error(client.get("/debug-sessions", params=bad, headers=headers), 400, "whole number")
+        assert_error(client.get("/debug-sessions", params=bad, headers=headers), 400, "whole number",
+                     code="bad_request")
 
 
 # --- CORS ----------------------------------------------------------------------------
@@ -384,8 +411,7 @@ def test_a_request_naming_two_workspaces_is_400_and_changes_neither(client, quer
     listed = client.get("/debug-sessions", headers=AUTH).json()["total_sessions"]
     for method, path in ONE_SID_ROUTES:
         answer = getattr(client, method)(f"{path}?{query.format(a=a, b=b)}")
-        assert answer.status_code == 400, (method, path, answer.text)
-        assert "one workspace" in answer.json()["error"]
+        assert_error(answer, 400, "one workspace", code="bad_sid")
     assert [client.get("/status", params={"_sid": sid}).json() for sid in (a, b)] == before
     assert client.get("/debug-sessions", headers=AUTH).json()["total_sessions"] == listed
     assert download(client, a).content == download(client, b).content == MERGED
@@ -398,8 +424,7 @@ def test_the_alias_may_repeat_the_same_id(client):
 
 @pytest.mark.parametrize("method, path", [route for route in ONE_SID_ROUTES if "session" not in route[1]])
 def test_an_empty_sid_is_400_where_one_is_required(client, method, path):
-    answer = getattr(client, method)(f"{path}?_sid=")
-    assert answer.status_code == 400 and "_sid" in answer.json()["error"]
+    assert_error(getattr(client, method)(f"{path}?_sid="), 400, "_sid", code="bad_sid")
 
 
 def test_get_new_session_never_wipes_a_workspace(client):
@@ -416,21 +441,21 @@ def test_get_new_session_never_wipes_a_workspace(client):
 @pytest.mark.parametrize("limit", ["\u00b2", "\u0663", "9" * 5000, "-1", "1.5"])
 def test_a_listing_limit_that_is_no_plain_number_is_400(client, limit):
     answer = client.get("/debug-sessions", params={"limit": limit}, headers=AUTH)
-    assert answer.status_code == 400 and "whole number" in answer.json()["error"]
+    assert_error(answer, 400, "whole number", code="bad_request")
 
 
 @pytest.mark.parametrize("path", ["/status/", "/upload/", "/debug-sessions/"])
 def test_a_trailing_slash_is_a_json_404_not_a_redirect(client, path):
     answer = client.get(path, params={"_sid": new_sid()}, headers={"Host": "evil.example"})
-    assert answer.status_code == 404 and "no such endpoint" in answer.json()["error"]
+    assert_error(answer, 404, "no such endpoint", code="not_found")
     assert "location" not in answer.headers
 
 
 def test_a_refused_cors_preflight_is_json(client):
     answer = client.options("/upload", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "PUT",
                                                 "Access-Control-Request-Headers": "X-Forbidden"})
-    assert answer.status_code == 400 and answer.headers["content-type"] == "application/json"
-    assert "method" in answer.json()["error"] and "headers" in answer.json()["error"]
+    assert answer.headers["content-type"] == "application/json"
+    assert_error(answer, 400, "method", "headers", code="bad_request")
 
 
 def test_a_file_name_is_shown_back_without_what_could_disguise_it(client):
@@ -465,7 +490,7 @@ def test_a_file_part_is_read_whatever_its_name_is_given_as(client, disposition, 
 def test_a_form_field_that_carries_no_file_is_bounded(client):
     sid = merged_workspace(client)
     answer = client.post("/upload-csv", params={"_sid": sid}, data={"csv_data": SHEET.decode(), "note": "x" * 70_000})
-    assert answer.status_code == 400 and "'note' is over 64 KB" in answer.json()["error"]
+    assert_error(answer, 400, "'note' is over 64 KB", code="bad_request")
     assert download(client, sid).content == MERGED
 
 

@@ -9,6 +9,7 @@ from tests.bolpdf import BolInvoice, build_bol, render, text_line
 from tests.hostile import (BOL_LINES, blank_pages_pdf, bol_with_line, entity_bomb_xlsx, plain_bol_pdf,
                            with_media_box, xlsx, zip_bomb_xlsx)
 from tests.test_api import MERGED, PDF, download, merged_workspace
+from tests.test_api import every_error_carries_its_code  # noqa: F401 (autouse: each error's code is checked)
 
 
 def encrypted_pdf() -> bytes:
@@ -95,6 +96,30 @@ CORPUS = {
 }
 
 
+# name → the code its error carries (its kind of failure; the message may be reworded)
+CODE_OF = {
+    "empty raw PDF body": "bad_request", "empty PDF file": "bad_request", "truncated PDF": "unreadable_pdf",
+    "PDF cut after the header": "unreadable_pdf", "encrypted PDF": "encrypted_pdf",
+    "PNG named .pdf": "unsupported_file", "zip named .pdf": "unsupported_file",
+    "CSV sent as the PDF": "unsupported_file", "2,001 blank pages": "too_many_pages",
+    "PDF with no invoice": "no_invoice", "invoice without rows": "no_invoice",
+    "a weight of 30 digits": "unusable_content", "pieces of 5,000 digits": "unusable_content",
+    "totals of 5,000 digits": "unusable_content", "a cube of 5,000 digits": "unusable_content",
+    "a page box of [0 0 1e30 1e30]": "unreadable_pdf", "base64 that does not decode": "bad_request",
+    "base64 of the wrong length": "bad_request", "file_data not a string": "bad_request",
+    "JSON array": "bad_request", "broken JSON": "bad_request", "JSON in a wrong encoding": "bad_request",
+    "broken multipart": "bad_request", "multipart without a boundary": "bad_request",
+    "multipart with the wrong field": "bad_request", "binary data as CSV": "unsupported_file",
+    "PDF sent as the spreadsheet": "unsupported_file", "UTF-16 CSV": "unsupported_file",
+    "bytes in no accepted encoding": "unsupported_file", "CSV with 100,000 columns": "missing_columns",
+    "CSV with a 10 MB line": "unusable_content", "xlsx zip bomb": "unusable_content",
+    "xlsx entity bomb": "unusable_content", "damaged xlsx": "unusable_content", "damaged xls": "unusable_content",
+    "header only": "no_match", "missing columns": "missing_columns", "no row matches": "no_match",
+    "empty CSV body": "bad_request", "csv_data not a string": "bad_request",
+    "spreadsheet as undecodable base64": "bad_request",
+}
+
+
 @pytest.mark.parametrize("name", CORPUS)
 def test_hostile_input_gets_a_clear_4xx_and_changes_nothing(client, name):
     (path, request), status, words = CORPUS[name]
@@ -102,6 +127,7 @@ def test_hostile_input_gets_a_clear_4xx_and_changes_nothing(client, name):
     before = client.get("/status", params={"_sid": sid}).json()
     answer = client.post(path, params={"_sid": sid}, **request)
     assert answer.status_code == status, (name, answer.status_code, answer.text[:300])
+    assert answer.json()["code"] == CODE_OF[name], (name, answer.text[:300])
     message = answer.json()["error"]
     assert len(message) > 20 and words in message, message[:300]
     assert len(message) < 2000  # says what is wrong without echoing the input
@@ -109,8 +135,8 @@ def test_hostile_input_gets_a_clear_4xx_and_changes_nothing(client, name):
     assert client.get("/status", params={"_sid": sid}).json() == before
 
 
-def test_the_corpus_has_at_least_thirty_cases():
-    assert len(CORPUS) >= 30
+def test_the_corpus_has_at_least_thirty_cases_each_with_its_code():
+    assert len(CORPUS) >= 30 and set(CODE_OF) == set(CORPUS)
 
 
 def test_formula_payloads_from_a_spreadsheet_come_out_escaped(client):

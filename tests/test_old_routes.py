@@ -10,6 +10,7 @@ import pytest
 
 from tests.test_api import (MERGED, PDF_ONLY, assert_error, download, merged_workspace, new_sid, upload,
                             upload_sheet)
+from tests.test_api import every_error_carries_its_code  # noqa: F401 (autouse: each error's code is checked)
 
 BAD_SIDS = [{}, {"_sid": ""}, {"_sid": "no spaces"}, {"_sid": "a/b"}, {"_sid": "x" * 129}]
 
@@ -64,12 +65,12 @@ def test_validate_session_follows_the_workflow(client):
 @pytest.mark.parametrize("path", ["/validate-session", "/files", "/download-bol/my.csv"])
 @pytest.mark.parametrize("params", BAD_SIDS)
 def test_a_missing_or_malformed_sid_is_400(client, path, params):
-    assert_error(client.get(path, params=params), 400, "_sid")
+    assert_error(client.get(path, params=params), 400, "_sid", code="bad_sid")
 
 
 @pytest.mark.parametrize("params", BAD_SIDS)
 def test_process_workflow_with_a_missing_or_malformed_sid_is_400(client, params):
-    assert_error(client.post("/process-workflow", params=params), 400, "_sid")
+    assert_error(client.post("/process-workflow", params=params), 400, "_sid", code="bad_sid")
 
 
 # --- /files --------------------------------------------------------------------------
@@ -91,7 +92,8 @@ def test_files_of_a_workspace_without_a_pdf_is_an_empty_list(client):
 
 
 def test_files_of_an_unknown_workspace_is_404_naming_the_step(client):
-    assert_error(client.get("/files", params={"_sid": new_sid()}), 404, "/new-session", "/upload")
+    assert_error(client.get("/files", params={"_sid": new_sid()}), 404, "/new-session", "/upload",
+                 code="unknown_workspace")
 
 
 # --- /download-bol/{filename} --------------------------------------------------------
@@ -124,8 +126,10 @@ def test_an_unsafe_name_falls_back_to_the_default(client, raw_name):
 
 
 def test_a_named_download_before_the_upload_is_404_naming_the_step(client):
-    assert_error(client.get("/download-bol/my.csv", params={"_sid": new_sid()}), 404, "/new-session")
-    assert_error(client.get("/download-bol/my.csv", params={"_sid": empty_workspace(client)}), 404, "/upload")
+    assert_error(client.get("/download-bol/my.csv", params={"_sid": new_sid()}), 404, "/new-session",
+                 code="unknown_workspace")
+    assert_error(client.get("/download-bol/my.csv", params={"_sid": empty_workspace(client)}), 404, "/upload",
+                 code="missing_step")
 
 
 # --- /process-workflow ---------------------------------------------------------------
@@ -145,8 +149,10 @@ def test_process_workflow_describes_the_csv_a_download_gives(client, workspace):
 
 
 def test_process_workflow_before_the_upload_is_404_naming_the_step(client):
-    assert_error(client.post("/process-workflow", params={"_sid": new_sid()}), 404, "/new-session")
-    assert_error(client.post("/process-workflow", params={"_sid": empty_workspace(client)}), 404, "/upload")
+    assert_error(client.post("/process-workflow", params={"_sid": new_sid()}), 404, "/new-session",
+                 code="unknown_workspace")
+    assert_error(client.post("/process-workflow", params={"_sid": empty_workspace(client)}), 404, "/upload",
+                 code="missing_step")
 
 
 def test_process_workflow_changes_nothing(client):

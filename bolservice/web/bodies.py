@@ -26,7 +26,16 @@ _HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class BadRequest(Exception):
-    """The request's shape is wrong; the message says what to send instead."""
+    """The request's shape is wrong; the message says what to send instead. ``code`` names
+    the kind of failure, as the engine's errors do (web/errors.py lists the codes)."""
+
+    code = "bad_request"
+
+
+class BadSid(BadRequest):
+    """The request names no workspace where it needs one, or more than one."""
+
+    code = "bad_sid"
 
 
 async def stage_pdf(request: Request, target: Path) -> str:

@@ -23,4 +23,4 @@ class JsonCors(CORSMiddleware):
         kept = {name: value for name, value in response.headers.items()
                 if name.lower() not in ("content-type", "content-length")}
         reason = bytes(response.body).decode("utf-8", "replace")
-        return error_response(response.status_code, f"{reason}; see BOLSERVICE_CORS_ORIGINS", kept)
+        return error_response("bad_request", f"{reason}; see BOLSERVICE_CORS_ORIGINS", kept)

@@ -18,8 +18,8 @@ from .. import metrics
 from ..config import Settings
 from ..service import ResultFile, WorkspaceService, iso
 from ..store import SID_PATTERN
-from .bodies import BadRequest, stage_pdf, stage_spreadsheet
-from .errors import error_response
+from .bodies import BadRequest, BadSid, stage_pdf, stage_spreadsheet
+from .errors import CODES, error_response
 from .openapi import openapi_document
 
 PRIVATE = {"Cache-Control": "no-store"}  # answers about a workspace are for its holder only
@@ -39,11 +39,11 @@ def sid_of(request: Request, required: bool = True) -> str | None:
     with the same id). Validation of the id happens in the service."""
     sids, aliases = request.query_params.getlist("_sid"), request.query_params.getlist("session_id")
     if len(sids) > 1 or len(aliases) > 1 or len(set(sids + aliases)) > 1:
-        raise BadRequest("a request names one workspace: pass ?_sid=… once (session_id, its alias, "
-                         "only with the same id)")
+        raise BadSid("a request names one workspace: pass ?_sid=… once (session_id, its alias, "
+                     "only with the same id)")
     sid = next(iter(sids + aliases), None)
     if not sid and required:
-        raise BadRequest("pass the workspace id as ?_sid=… (or ?session_id=…)")
+        raise BadSid("pass the workspace id as ?_sid=… (or ?session_id=…)")
     return sid or None
 
 
@@ -211,7 +211,7 @@ class Api:
         given = request.headers.get("authorization", "")
         expected = f"Bearer {self.settings.debug_token}"
         if not secrets.compare_digest(given.encode(), expected.encode()):
-            return error_response(401, "send Authorization: Bearer <BOLSERVICE_DEBUG_TOKEN>",
+            return error_response("unauthorized", "send Authorization: Bearer <BOLSERVICE_DEBUG_TOKEN>",
                                   {"WWW-Authenticate": "Bearer"})
         sid = sid_of(request, required=False)
         prefix = _prefix(request)
@@ -260,8 +260,10 @@ class Api:
         body = {"status": "healthy" if healthy else "unhealthy", "checks": checks,
                 "free_disk_mb": round(free_mb)}
         if not healthy:
+            # The answer keeps its members (status is "unhealthy", a word) and adds an error's.
             body["error"] = "failing: " + ", ".join(name for name, ok in checks.items() if not ok)
-        return JSONResponse(body, status_code=200 if healthy else 503)
+            body["code"] = "unhealthy"
+        return JSONResponse(body, status_code=200 if healthy else CODES["unhealthy"].status)
 
     def _root_writable(self) -> bool:
         try:

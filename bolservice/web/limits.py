@@ -44,8 +44,8 @@ class BodyLimit:
             return
         headers = dict(scope["headers"])
         if b"transfer-encoding" in headers and b"content-length" in headers:
-            await error_response(400, "the request has both Transfer-Encoding and Content-Length; send one",
-                                 {"Connection": "close"})(scope, receive, send)
+            message = "the request has both Transfer-Encoding and Content-Length; send one"
+            await error_response("bad_request", message, {"Connection": "close"})(scope, receive, send)
             return
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
@@ -85,7 +85,7 @@ class BodyLimit:
                 raise
             message = (f"the request body sent nothing for {self.stall_seconds:g} s "
                        "(BOLSERVICE_BODY_TIMEOUT); send it again")
-            await error_response(408, message, {"Connection": "close"})(scope, receive, send)
+            await error_response("body_timeout", message, {"Connection": "close"})(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, received: int) -> None:
         more = True
@@ -95,7 +95,7 @@ class BodyLimit:
             more = message["type"] == "http.request" and message.get("more_body", False)
         message = (f"the body is over the limit of {self.max_bytes / (1024 * 1024):g} MB "
                    "(BOLSERVICE_MAX_UPLOAD_MB); send a smaller file")
-        response = error_response(413, message, {"Connection": "close"} if more else None)
+        response = error_response("too_large", message, {"Connection": "close"} if more else None)
         await response(scope, receive, send)
 
 
