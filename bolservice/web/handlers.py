@@ -17,7 +17,7 @@ from starlette.routing import Route
 from .. import metrics
 from ..config import Settings
 from ..service import ResultFile, WorkspaceService, iso
-from ..store import SID_PATTERN
+from ..store import SID_PATTERN, validate_sid
 from .bodies import BadRequest, BadSid, stage_pdf, stage_spreadsheet
 from .errors import CODES, error_response
 from .openapi import openapi_document
@@ -36,7 +36,8 @@ NEXT_STEP = {"empty": "POST /upload with the PDF", "pdf": "POST /upload-csv with
 
 def sid_of(request: Request, required: bool = True) -> str | None:
     """The one workspace a request names: ``_sid``, or its alias ``session_id`` (both only
-    with the same id). Validation of the id happens in the service."""
+    with the same id), well formed: a malformed id is refused before the body is read, so
+    it is answered as such (bad_sid) whatever the body holds."""
     sids, aliases = request.query_params.getlist("_sid"), request.query_params.getlist("session_id")
     if len(sids) > 1 or len(aliases) > 1 or len(set(sids + aliases)) > 1:
         raise BadSid("a request names one workspace: pass ?_sid=… once (session_id, its alias, "
@@ -44,7 +45,7 @@ def sid_of(request: Request, required: bool = True) -> str | None:
     sid = next(iter(sids + aliases), None)
     if not sid and required:
         raise BadSid("pass the workspace id as ?_sid=… (or ?session_id=…)")
-    return sid or None
+    return validate_sid(sid) if sid else None
 
 
 def _count(request: Request, name: str, default: int | None) -> int | None:
