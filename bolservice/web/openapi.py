@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from .. import __version__
+from .errors import CODES
 
 SID = {"name": "_sid", "in": "query", "required": True,
        "description": "Workspace id: 1–128 of A-Z a-z 0-9 _ -. Alias: session_id.",
@@ -18,25 +19,26 @@ FILENAME = {"name": "filename", "in": "query", "required": False,
 WARNING = {"type": "object", "properties": {
     "code": {"type": "string"}, "message": {"type": "string"},
     "page": {"type": ["integer", "null"]}, "text": {"type": ["string", "null"]}}}
-ERROR = {"type": "object", "required": ["error"], "properties": {
-    "error": {"type": "string", "description": "What went wrong and what to do."},
-    "status": {"type": "integer"}}}
 FILE_JSON = {"type": "object", "properties": {
     "file_data": {"type": "string", "description": "base64, a data-URL prefix is allowed"},
     "attachmentData": {"type": "string", "description": "alias of file_data"},
     "filename": {"type": "string"}}}
 MULTIPART_FILE = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
 
-ERRORS = {
-    "400": "Malformed request: bad _sid, no file, wrong field, undecodable base64.",
-    "404": "Unknown workspace, or a step missing before this one.",
-    "409": "The workspace is busy past the lock wait; see Retry-After.",
-    "413": "Body over BOLSERVICE_MAX_UPLOAD_MB.",
-    "415": "The file is not what this endpoint takes (judged by its bytes).",
-    "422": "A well-formed file whose content cannot be used.",
-    "503": "Overloaded or unhealthy.",
-    "504": "Processing ran over its deadline.",
-}
+
+
+def error_schema(status: int | None = None) -> dict:
+    """The JSON of an error answer; its ``code`` one of those with ``status`` (all without)."""
+    codes = [code for code, kind in CODES.items() if status in (None, kind.status)]
+    return {"type": "object", "required": ["error", "code"], "properties": {
+        "error": {"type": "string", "description": "What went wrong and what to do; may be reworded."},
+        "code": {"type": "string", "enum": codes, "description": "The kind of failure: stable, for clients "
+                                                                 "to switch on."},
+        "status": {"type": "integer"}}}
+
+
+def _when(codes: dict) -> str:
+    return "; ".join(f"{code} ({kind.status}): {kind.when}" for code, kind in codes.items())
 
 
 def _json(schema: dict, description: str) -> dict:
@@ -47,8 +49,10 @@ def _obj(**properties: dict) -> dict:
     return {"type": "object", "properties": properties}
 
 
-def _errors(*codes: str) -> dict:
-    return {code: _json(ERROR, ERRORS[code]) for code in codes}
+def _errors(*statuses: str) -> dict:
+    return {status: _json(error_schema(int(status)), _when(
+        {code: kind for code, kind in CODES.items() if kind.status == int(status)}))
+            for status in statuses}
 
 
 def _op(summary: str, parameters: list, ok: dict, *codes: str, body: dict | None = None) -> dict:
@@ -102,22 +106,29 @@ SHEET_BODY = {
     "application/json": {"schema": _obj(csv_data=STR, file_data=STR, filename=STR)},
     "text/csv": {"schema": {"type": "string"}},
 }
+# What an upload may answer besides 200 (an upload of the spreadsheet, 404 too).
+UPLOAD_ERRORS = ("400", "408", "409", "413", "415", "422", "503", "504", "507")
 UPLOAD_PDF = _op("Upload the BOL PDF; parses it and publishes its rows", [SID, ALIAS, FILENAME], UPLOADED,
-                 "400", "409", "413", "415", "422", "504", body=PDF_BODY)
+                 *UPLOAD_ERRORS, body=PDF_BODY)
 UPLOAD_PDF_JSON = _op("Upload the PDF as JSON (same as /upload)", [SID, ALIAS], UPLOADED,
-                      "400", "409", "413", "415", "422", "504", body={"application/json": {"schema": FILE_JSON}})
+                      *UPLOAD_ERRORS, body={"application/json": {"schema": FILE_JSON}})
 
 
 @cache
 def openapi_document() -> dict:
     new_session = _op("Create an empty workspace (POST wipes an existing one, GET leaves it as it is and "
                       "answers status 'exists'; generates an id if none)",
-                      [OPTIONAL_SID, ALIAS], CREATED, "400", "409")
+                      [OPTIONAL_SID, ALIAS], CREATED, "400", "409", "507")
     download = _op("Download the BOL CSV: the merge if there is one, else the PDF's rows",
                    [SID, ALIAS], CSV_FILE, "400", "404", "409")
     ping = _op("Cheap liveness", [], _json(_obj(status=STR, message=STR), "Alive."))
-    health = _op("Liveness and readiness", [], _json(_obj(status=STR, checks={"type": "object"}), "Healthy."),
-                 "503")
+    health = _op("Liveness and readiness", [], _json(_obj(status=STR, checks={"type": "object"}), "Healthy."))
+    unhealthy = error_schema(503)  # the checks' answer, with an error's members
+    unhealthy["properties"] |= {"code": {**unhealthy["properties"]["code"], "enum": ["unhealthy"]},
+                                "status": {"type": "string", "enum": ["unhealthy"]},
+                                "checks": {"type": "object"}, "free_disk_mb": INT}
+    health["responses"]["503"] = _json(unhealthy, f"unhealthy: {CODES['unhealthy'].when}; the error names the "
+                                                  "failing checks.")
     paging = [{"name": name, "in": "query", "required": False, "description": text,
                "schema": {"type": "integer", "minimum": 0, "maximum": 999999999}}
               for name, text in (("limit", "At most this many workspaces (default: all; over 500, the answer "
@@ -133,14 +144,16 @@ def openapi_document() -> dict:
                    all_sessions={"type": "array", "items": {"type": "object"}},
                    current_session={"type": ["object", "null"]}, workflow_status={"type": ["object", "null"]}),
               "The workspaces, by id (total_sessions counts those with the prefix)."), "400")
-    debug_sessions["responses"]["401"] = _json(ERROR, "Missing or wrong bearer token.")
+    debug_sessions["responses"] |= _errors("401")
     debug_sessions["security"] = [{"debugToken": []}]
     return {
         "openapi": "3.1.0",
         "info": {"title": "bolservice", "version": __version__,
                  "description": "Bill of Lading PDFs and their spreadsheets in, the 28-column BOL CSV out. "
-                                "Every non-2xx answer is JSON with an 'error' message."},
-        "components": {"securitySchemes": {"debugToken": {"type": "http", "scheme": "bearer"}}},
+                                "Every non-2xx answer is JSON with an 'error' message and a stable 'code' "
+                                "(the Error schema lists them all)."},
+        "components": {"securitySchemes": {"debugToken": {"type": "http", "scheme": "bearer"}},
+                       "schemas": {"Error": {**error_schema(), "description": _when(CODES)}}},
         "paths": {
             "/": {"get": _op("The service's page for people, or its readiness and endpoints as JSON",
                              [FORMAT], HOME)},
@@ -151,13 +164,13 @@ def openapi_document() -> dict:
             "/clear-session": {"post": _op(
                 "Delete the workspace (idempotent)", [OPTIONAL_SID, ALIAS],
                 _json(_obj(status=STR, session_id=STR, existed=BOOL),
-                      "Cleared, or status no_session without an id."), "400", "409")},
+                      "Cleared, or status no_session without an id."), "400", "409", "507")},
             "/upload": {"post": UPLOAD_PDF},
             "/upload-base64": {"post": UPLOAD_PDF_JSON},
             "/upload-attachment": {"post": UPLOAD_PDF_JSON},
             "/upload-csv": {"post": _op("Upload the spreadsheet; merges it with the PDF's rows",
                                         [SID, ALIAS, FILENAME], MERGED,
-                                        "400", "404", "409", "413", "415", "422", "504", body=SHEET_BODY)},
+                                        "404", *UPLOAD_ERRORS, body=SHEET_BODY)},
             "/download-bol": {"get": download},
             "/download-bol/{filename}": {"get": {
                 **download, "parameters": [FILENAME_PATH, SID, ALIAS],
