@@ -39,10 +39,19 @@ export async function callPatiently(method, path, options = {}, onWait = () => {
   }
 }
 
-// What to tell a person about a failed answer: the service's own message, and what to do.
+// What to tell a person about a failed answer: the service's own message, and what to do,
+// chosen by the answer's code (its kind of failure), or by its status when it has none
+// (an answer from a proxy in front).
 export function problem(answer) {
   const said = answer.data && answer.data.error ? answer.data.error : `the service answered ${answer.status}`;
-  const todo = {
+  const code = answer.data && answer.data.code;
+  const byCode = {
+    missing_step: "Upload the PDF first, then try this step again.",
+    body_timeout: "The upload stalled; check your connection and try again.",
+    overloaded: "The service is busy; try again in a minute.",
+    unhealthy: "The service is not ready to work; ask support.",
+  };
+  const byStatus = {
     400: "Check the file and try again.",
     404: "Start again from the first step.",
     409: "Another request is working on this workspace; wait a moment and try again.",
@@ -52,7 +61,8 @@ export function problem(answer) {
     503: "The service is busy; try again in a minute.",
     504: "The file took too long to process; try a smaller one or ask support.",
     507: "The service is out of disk space; ask support.",
-  }[answer.status] || "Try again; if it keeps failing, ask support.";
+  };
+  const todo = byCode[code] || byStatus[answer.status] || "Try again; if it keeps failing, ask support.";
   return { said, todo };
 }
 
