@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from tests.test_api import SHEET, new_sid, upload, upload_sheet
 from tests.test_reliability import wait_for
@@ -57,15 +61,21 @@ def test_metrics_count_real_traffic_through_both_workers(server, client):
         [p for p in server.root.iterdir() if p.is_dir() and not p.name.startswith(".")])
 
 
-def test_the_metrics_directory_goes_when_the_server_stops(tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_the_metrics_directory_goes_when_the_server_stops(tmp_path, monkeypatch, workers, stop):
     from tests.server import Server
 
     temp = tmp_path / "tmp"
     temp.mkdir()
     monkeypatch.setenv("TMPDIR", str(temp))
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    with Server(tmp_path / "root", workers=2) as server:
+    server = Server(tmp_path / "root", workers=workers)
+    with server:
         with server.client() as client:
             assert client.get("/ping").status_code == 200
         assert [path.name.startswith("bolservice-metrics-") for path in temp.iterdir()] == [True]
+        # Ctrl-C reaches the terminal's whole process group; a supervisor signals the server.
+        (os.killpg if stop == signal.SIGINT else os.kill)(server.process.pid, stop)
+        assert server.process.wait(timeout=60) == 0
     assert list(temp.iterdir()) == []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
@@ -21,9 +24,26 @@ def serve(settings: Settings, log_config: dict) -> None:
         Multiprocess(config, sockets=[tcp_listener(config)]).run()
     else:
         server = uvicorn.Server(config)
-        server.run()
+        with _signals_end_normally():
+            server.run()
         if not server.started:
             raise SystemExit("the server did not start; the log above says why")
+
+
+@contextmanager
+def _signals_end_normally() -> Iterator[None]:
+    """Once it has shut down, a single uvicorn server raises again the signal that stopped
+    it; with the default handlers that ends the process before the caller's cleanup runs
+    (the metrics directory stayed behind). Here it ends the process as a normal exit."""
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def tcp_listener(config: uvicorn.Config) -> socket.socket:
