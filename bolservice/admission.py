@@ -1,35 +1,41 @@
 """Admission: a worker takes work while it will be done within its deadline.
 
 How fast a worker gets through its jobs depends on the files, the machine and its
-neighbours, so it is measured, not configured, in two ways over the last 48 pieces of
-work (some five seconds of a busy worker: a dip of two seconds, as when dozens of clients
-arrive at once, does not refuse work that would be done in time), each of which overstates
-the cost of a piece of queue in one case:
+neighbours, so it is measured, not configured, in two ways over the last pieces of work,
+each of which overstates the cost of a piece of queue in one case:
 
 - the mean time between finishes while the worker is busy: the queue drains at that rate
-  (Little's law). Just after one long file, a 2,000-page upload during which nothing else
-  finished, it is seconds;
+  (Little's law). Just after one long file, during which nothing else finished, it is
+  seconds;
 - the median, over pieces, of the time from admission to finish divided by the pieces then
   ahead and itself. When pieces run side by side, one with a piece ahead takes little
   longer than one with none, and this overstates the cost of the pieces ahead.
 
-The pace is the smaller of the two. The median of the times between finishes, the measure
-first used, is neither: pieces finish in bursts (they wait on the same processes, threads
-and disk), so most of those times are short, and their median was a third to a quarter of
-the real cost: at 256 clients, admitted uploads took twice what admission expected.
+The pace is the smaller of the two. Pieces finish in bursts (they wait on the same
+processes, threads and disk), so the median of the times between finishes would be a
+fraction of the real cost; the mean is not.
+
+The mean between finishes starts from a prior: ``_PRIOR_PIECES`` pieces of
+``_PRIOR_PACE`` each, which measured pieces push out of the window. A fresh worker's first
+pieces are slow for reasons that do not last (a crowd arriving at once: its bodies, the
+worker's threads and connections made on first use), and measured alone, one of them set
+the pace for the next dozen and refused work a warm worker does in a second. Weighed
+against the prior, a few slow pieces move the pace part of the way; a worker that stays
+slow moves it all the way within a few pieces, and the median, which has no prior,
+follows it at once.
 
 A new piece is admitted while the pieces ahead of it, and itself, at that pace fit within
 half its deadline, and refused past that (503) with a ``Retry-After`` saying when enough of
-the work ahead will be done. Until the worker has finished a piece, a piece is taken to cost a
-quarter of a second (a 13-page upload takes about a tenth), so a burst on a fresh worker
-is neither all admitted blind nor refused for a pace it does not have. ``limit`` bounds
-what may wait at once, whatever the pace.
+the work ahead will be done; the other half is for the time before admission (the body,
+its staging) and for the pace's error as the machine's other work comes and goes.
+``limit`` bounds what may wait at once, whatever the pace. Only work is counted: the
+service admits a piece once it holds the workspace's lock, so requests that wait for one
+workspace are not queue.
 
 Refused clients are given places in a line: each ``Retry-After`` is the time the work
 ahead leaves room, but no earlier than a pace after the place given to the client refused
 before it. Told only when the queue has room, every refused client would come back at the
-same second, be refused again, mostly, and spend on refusals the machine the queue needs
-(at 256 clients, 880 refusals in 20 s; 226 to 325 with the line).
+same second, be refused again, mostly, and spend on refusals the machine the queue needs.
 """
 
 from __future__ import annotations
@@ -41,14 +47,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# How much of a deadline the expected wait may use: the pace is an estimate of a machine
-# whose other work comes and goes, and a request also waits before it is admitted (its
-# body, its staging). With 60 %, admitted uploads at 256 clients took up to 11 s of 10.
+# How much of a deadline the expected wait may use (docs/BENCHMARKS.md: with 60 %,
+# admitted uploads at 256 clients overran).
 _DEADLINE_SHARE = 0.5
-# How many of the latest finished pieces the pace is measured over.
+# How many of the latest finished pieces the pace is measured over, the prior's included.
 _KEPT = 48
-# The pace taken before any is measured.
-_FIRST_PACE = 0.25
+# The prior of the mean between finishes: a piece of a worker's usual work (a BOL of a
+# dozen pages, a spreadsheet) costs well under this; it counts as this many pieces.
+_PRIOR_PACE = 0.25
+_PRIOR_PIECES = 4
 
 
 class Overloaded(Exception):
@@ -71,8 +78,8 @@ class Admission:
     def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self.active = 0
-        self.pace = _FIRST_PACE  # seconds each piece of queue has cost, lately
-        self._gaps: deque[float] = deque(maxlen=_KEPT)  # between finishes, while busy
+        self.pace = _PRIOR_PACE  # seconds each piece of queue has cost, lately
+        self._gaps = deque([_PRIOR_PACE] * _PRIOR_PIECES, maxlen=_KEPT)  # between finishes, while busy
         self._shares: deque[float] = deque(maxlen=_KEPT)  # each piece's time ÷ (ahead + 1)
         self._last_finish: float | None = None  # while the worker is busy
         self._clock = clock

@@ -145,8 +145,9 @@ class WorkspaceService:
 
     async def upload_pdf(self, sid: str, staged: Path, filename: str) -> dict:
         """Parse the staged PDF and publish its rows; a previous merge is discarded.
-        Admitted as a whole (lock, parse, commit) while it can be done in time."""
-        async with self.pool.admitted(self._budget(staged)), self._locked(sid):
+        Admitted as a whole (parse, commit) once it holds the lock, while it can be done
+        in time: a request waiting for its workspace is not work queued."""
+        async with self._locked(sid), self.pool.admitted(self._budget(staged)):
             output = await self._parse_pdf(staged)
             existing = await asyncio.to_thread(self.store.manifest, sid)
             manifest = existing or await asyncio.to_thread(self.store.create, sid)
@@ -168,7 +169,7 @@ class WorkspaceService:
     async def upload_spreadsheet(self, sid: str, staged: Path, filename: str) -> dict:
         """Merge the staged spreadsheet with the PDF's rows; it replaces any earlier merge.
         Admitted as a whole, as an upload is."""
-        async with self.pool.admitted(self._budget(staged)), self._locked(sid):
+        async with self._locked(sid), self.pool.admitted(self._budget(staged)):
             manifest = self._manifest_with(sid, EXTRACTION, "upload-csv")
             extraction = self.store.file_path(manifest, EXTRACTION)
             output = await self._merge(extraction, staged)
