@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.server import Server
+from tests.test_api import carries_its_code
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +17,11 @@ def server(tmp_path_factory) -> Server:
 def client(server):
     with server.client() as http:
         yield http
+
+
+@pytest.fixture(autouse=True)
+def every_error_carries_its_code(request):
+    """Every answer a test's ``client`` gets goes through ``carries_its_code``: an error
+    carries a code of the contract's table, with that code's status."""
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").event_hooks["response"].append(carries_its_code)

@@ -64,14 +64,6 @@ def carries_its_code(response) -> None:
         assert code in CODES and CODES[code].status == response.status_code, (response.status_code, response.text)
 
 
-@pytest.fixture(autouse=True)
-def every_error_carries_its_code(request):
-    """Every answer the test's ``client`` gets goes through ``carries_its_code`` (a module
-    that imports this fixture gets it for its tests too)."""
-    if "client" in request.fixturenames:
-        request.getfixturevalue("client").event_hooks["response"].append(carries_its_code)
-
-
 def xlsx(sheet_csv: bytes) -> bytes:
     import csv
 

@@ -25,7 +25,6 @@ from tests.hostile import blank_pages_pdf, bol_with_line
 from tests.server import Server, lock_holder
 from tests.test_api import (AUTH, PDF, carries_its_code, download, merged_workspace, new_sid, upload,
                             upload_sheet)
-from tests.test_api import every_error_carries_its_code  # noqa: F401 (autouse: each error's code is checked)
 from tests.test_engines import with_scans
 from tests.test_hostile import encrypted_pdf
 from tests.test_limits import fill, small_disk, unfinishable_pdf  # noqa: F401 (small_disk: a fixture)

@@ -9,7 +9,6 @@ from tests.bolpdf import BolInvoice, build_bol, render, text_line
 from tests.hostile import (BOL_LINES, blank_pages_pdf, bol_with_line, entity_bomb_xlsx, plain_bol_pdf,
                            with_media_box, xlsx, zip_bomb_xlsx)
 from tests.test_api import MERGED, PDF, download, merged_workspace
-from tests.test_api import every_error_carries_its_code  # noqa: F401 (autouse: each error's code is checked)
 
 
 def encrypted_pdf() -> bytes:

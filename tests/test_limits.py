@@ -15,7 +15,6 @@ from tests.bolpdf import BolInvoice, Item, build_bol
 from tests.server import Server, lock_holder, pool_children
 from tests.test_reliability import in_background, wait_for
 from tests.test_api import MERGED, PDF, SHEET, assert_error, download, merged_workspace, new_sid, upload, upload_sheet
-from tests.test_api import every_error_carries_its_code  # noqa: F401 (autouse: each error's code is checked)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import pytest
 
 from tests.test_api import (MERGED, PDF_ONLY, assert_error, download, merged_workspace, new_sid, upload,
                             upload_sheet)
-from tests.test_api import every_error_carries_its_code  # noqa: F401 (autouse: each error's code is checked)
 
 BAD_SIDS = [{}, {"_sid": ""}, {"_sid": "no spaces"}, {"_sid": "a/b"}, {"_sid": "x" * 129}]
 

@@ -12,7 +12,7 @@ from bolservice.bol import (
     UnreadablePdfError,
     extract_pdf,
 )
-from bolservice.bol.errors import ScannedPdfError
+from bolservice.bol import ScannedPdfError
 from bolservice.bol.parse import assemble, parse_page, parse_row
 from tests.bolpdf import (
     BolInvoice,

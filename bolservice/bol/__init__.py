@@ -14,6 +14,7 @@ from .errors import (
     NumberTooLongError,
     NotAPdfError,
     NotASpreadsheetError,
+    ScannedPdfError,
     TooManyPagesError,
     UnreadablePdfError,
     UnreadableSpreadsheetError,
@@ -33,7 +34,7 @@ from .plumber_reader import read_pdf_pages
 __all__ = [
     "BOL_COLUMNS", "ENGINES", "BolInputError", "EncryptedPdfError", "Extraction", "Invoice",
     "MergeResult", "MissingColumnsError", "NoInvoiceError", "NoMatchError", "NotAPdfError", "NumberTooLongError",
-    "NotASpreadsheetError", "PageText", "PdfRow", "PdfSource", "ReportWarning", "Spreadsheet",
+    "NotASpreadsheetError", "PageText", "PdfRow", "PdfSource", "ReportWarning", "ScannedPdfError", "Spreadsheet",
     "TooManyPagesError", "UnreadablePdfError", "UnreadableSpreadsheetError",
     "UnsupportedFileError", "UnusableContentError", "assemble", "extract_pdf",
     "extraction_records", "first_reading", "merge", "parse_page", "pdfium_page_count", "pdfium_pages", "read_pdf_pages", "read_spreadsheet",
