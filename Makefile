@@ -67,9 +67,9 @@ test-container:
 # `make test` as a newcomer on a bare machine (tests/fresh.sh): a fresh clone of HEAD, so
 # uncommitted changes are not tested, in the Debian 12 + Python 3.11 base that
 # test-container builds and keeps, with make and git installed there and the packages
-# from PyPI. Installs podman & co when missing, as test-container does. On 2 cores it took
-# 4.5 minutes with the base kept (the suite 3.8 of them), 5.7 when it first installed
-# podman and built the base.
+# from PyPI. Installs podman & co when missing, as test-container does. Measured on 2 cores
+# with the base kept: 3.7 minutes (the suite 3.3 of them) on an otherwise idle machine,
+# 9 while other test runs shared it; installing podman and building the base add 40 s.
 .PHONY: test-fresh
 test-fresh:
 	$(SUDO) bash tests/fresh.sh
