@@ -103,28 +103,30 @@ def test_a_janitor_round_repairs_the_index_while_serving(tmp_path):
 
 
 def test_pages_and_prefixes_give_exactly_the_ids_on_disk_once_each(client, server):
-    ours = sorted({"ix" + "".join(secrets.choice(ALPHABET) for _ in range(6)) for _ in range(60)}
-                  | {"ixAB" + str(k) for k in range(7)})
+    # "ix" and a random tail: the server is shared, and another test's random id may start "ix".
+    ix = "ix" + secrets.token_hex(4)
+    ours = sorted({ix + "".join(secrets.choice(ALPHABET) for _ in range(6)) for _ in range(60)}
+                  | {ix + "AB" + str(k) for k in range(7)})
     for sid in ours:
         assert client.post("/new-session", params={"_sid": sid}).status_code == 200
     pages, offset = [], 0
     while True:
-        page = listed(client, prefix="ix", limit=9, offset=offset)
-        assert page["total_sessions"] == len(ours) and page["prefix"] == "ix"
+        page = listed(client, prefix=ix, limit=9, offset=offset)
+        assert page["total_sessions"] == len(ours) and page["prefix"] == ix
         if not page["all_sessions"]:
             break
         pages.append([s["session_id"] for s in page["all_sessions"]])
         offset += 9
     assert [sid for page in pages for sid in page] == ours  # in order, none twice, none missed
     assert all(len(page) == 9 for page in pages[:-1])
-    narrow = listed(client, prefix="ixAB")
-    assert [s["session_id"] for s in narrow["all_sessions"]] == [sid for sid in ours if sid.startswith("ixAB")]
-    assert listed(client, prefix="ixAB", limit=2, offset=6)["all_sessions"][0]["session_id"] == "ixAB6"
+    narrow = listed(client, prefix=ix + "AB")
+    assert [s["session_id"] for s in narrow["all_sessions"]] == [sid for sid in ours if sid.startswith(ix + "AB")]
+    assert listed(client, prefix=ix + "AB", limit=2, offset=6)["all_sessions"][0]["session_id"] == ix + "AB6"
     assert listed(client, prefix="nothing-starts-so")["all_sessions"] == []
     whole = {s["session_id"] for s in listed(client)["all_sessions"]}
     assert set(ours) <= whole
-    assert upload(client, "ixAB3").status_code == 200  # a listed entry changes: the next listing says so
-    assert listed(client, prefix="ixAB3")["all_sessions"][0]["stage"] == "pdf"
+    assert upload(client, ix + "AB3").status_code == 200  # a listed entry changes: the next listing says so
+    assert listed(client, prefix=ix + "AB3")["all_sessions"][0]["stage"] == "pdf"
     for bad in ({"prefix": "../x"}, {"prefix": "a b"}, {"prefix": "x" * 129}):
         assert_error(client.get("/debug-sessions", params=bad, headers=AUTH), 400, "prefix")
 
