@@ -24,7 +24,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.service import Figure, machine, ok, percentile, report, timed_ms
-from bolservice.store import MANIFEST, Manifest, WorkspaceStore
+from bolservice.store import WorkspaceStore
+from bolservice.workspace import MANIFEST, Manifest
 from tests.server import DEBUG_TOKEN, Server
 
 SIZES = (1_000, 5_000, 50_000)

@@ -29,7 +29,8 @@ import httpx
 from bench.engines import median_seconds, raw_pdfium, raw_pdfplumber
 from bench.parse_memory import generated_bol
 from bolservice.bol import extract_pdf
-from bolservice.locks import FileLocker
+from bolservice.composer import compose
+from bolservice.config import Settings
 from tests.bolpdf import padded_pdf
 from tests.server import DEBUG_TOKEN, Server
 
@@ -226,9 +227,10 @@ def send(client: httpx.Client, pdf: bytes, how: str) -> httpx.Response:
 
 
 def lock_overhead_us(samples: int) -> list[float]:
-    """Acquire + release of an uncontended workspace lock (asyncio lock and flock), in µs."""
+    """Acquire + release of an uncontended workspace lock (the default backend's: an
+    asyncio lock and flock), in µs."""
     async def run(directory: Path) -> list[float]:
-        locker = FileLocker(directory, timeout=5)
+        locker = compose(Settings(root=directory, lock_timeout=5)).locker
         times = []
         for number in range(samples):
             start = time.perf_counter()

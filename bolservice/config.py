@@ -22,6 +22,7 @@ class Settings:
     port: int = 8000
     workers: int = 1
     root: Path = Path("workspaces")
+    store: str = ""  # where workspaces live: unset, the directory under root
     lock_timeout: float = 30.0
     jobs: int = os.cpu_count() or 1
     job_timeout: float = 120.0

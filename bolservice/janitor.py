@@ -1,9 +1,9 @@
 """Deletes workspaces left idle past their time to live, so abandoned uploads expire.
 
-Every worker runs one; a file lock lets only one of them work at a time across all
-processes sharing the root. A round first brings the store's index back to the
-directories (in a thread: it reads the root), then asks the index which workspaces have
-been idle too long, so finding them costs what expired, not what the root holds. A
+Every worker runs one; the locker lets only one of them work at a time among all that
+share the backend (``Locker.lead``). A round first brings the listing back to the store
+(in a thread: for a directory it reads the root), then asks the listing which workspaces
+have been idle too long, so finding them costs what expired, not what the store holds. A
 workspace is deleted only under its own lock, after checking again that it is idle, so
 the janitor never deletes under a running request.
 """
@@ -15,10 +15,8 @@ import logging
 import time
 from collections.abc import Callable
 
-import filelock
-
-from .locks import FileLocker, LockTimeout
-from .store import WorkspaceStore, short_sid
+from .backend import Backend, LockTimeout
+from .workspace import short_sid
 
 log = logging.getLogger("bolservice.janitor")
 
@@ -27,14 +25,12 @@ BUSY_WAIT = 0.1
 
 
 class Janitor:
-    def __init__(self, store: WorkspaceStore, locker: FileLocker, ttl: float, interval: float,
+    def __init__(self, backend: Backend, ttl: float, interval: float,
                  on_delete: Callable[[], None] = lambda: None) -> None:
-        self.store = store
-        self.locker = locker
+        self.store, self.locker, self.listing = backend.store, backend.locker, backend.listing
         self.ttl = ttl
         self.interval = interval
         self.on_delete = on_delete
-        self._gate = filelock.FileLock(store.lock_directory / ".janitor.lock", thread_local=False)
 
     async def run(self) -> None:
         while True:
@@ -45,48 +41,39 @@ class Janitor:
                 log.exception("janitor round failed; trying again next round")
 
     async def sweep(self) -> int:
-        """One round: delete expired workspaces, retire lock files of gone ones."""
-        try:
-            self._gate.acquire(timeout=0)
-        except filelock.Timeout:
-            return 0  # another worker's janitor is at work
-        try:
+        """One round: delete expired workspaces, retire locks of gone ones."""
+        with self.locker.lead() as leading:
+            if not leading:
+                return 0  # another worker's janitor is at work
             deleted = 0
-            unfinished = await asyncio.to_thread(self.store.reconcile)
+            unfinished = await asyncio.to_thread(self.listing.reconcile)
             for sid in await asyncio.to_thread(self._expired, unfinished):
                 deleted += await self._delete_if_idle(sid)
             for sid in await asyncio.to_thread(self._orphan_locks):
                 await self._retire_if_gone(sid)
             return deleted
-        finally:
-            self._gate.release()
 
     def _idle_seconds(self, sid: str, now: float) -> float | None:
-        manifest = self.store.manifest(sid)
-        if manifest is not None:
-            return now - manifest.updated
-        try:  # a workspace without a manifest: a create cut short
-            return now - self.store.path(sid).stat().st_mtime
-        except FileNotFoundError:
-            return None
+        changed = self.store.changed_at(sid)
+        return None if changed is None else now - changed
 
     def _expired(self, unfinished: list[str]) -> list[str]:
-        """Workspaces idle past their time to live: by the index, and among the directories
-        without a manifest (creates cut short), by the directory's age."""
+        """Workspaces idle past their time to live: by the listing, and among those kept
+        without a manifest (creates cut short), by when they were begun."""
         now = time.time()
-        return self.store.idle_since(now - self.ttl) + [
+        return self.listing.idle_since(now - self.ttl) + [
             sid for sid in unfinished if (self._idle_seconds(sid, now) or 0) > self.ttl]
 
     def _orphan_locks(self) -> list[str]:
-        return [sid for sid in self.locker.locked_sids() if not self.store.path(sid).exists()]
+        return [sid for sid in self.locker.known() if not self.store.exists(sid)]
 
     async def _delete_if_idle(self, sid: str) -> bool:
         try:
-            async with self.locker.hold(sid, timeout=BUSY_WAIT):
+            async with self.locker.hold(sid, timeout=BUSY_WAIT) as lease:
                 idle = self._idle_seconds(sid, time.time())
                 if idle is None or idle <= self.ttl:
                     return False
-                await asyncio.to_thread(self.store.delete, sid)
+                await asyncio.to_thread(self.store.delete, lease)
                 self.locker.retire(sid)
         except LockTimeout:
             return False
@@ -97,7 +84,7 @@ class Janitor:
     async def _retire_if_gone(self, sid: str) -> None:
         try:
             async with self.locker.hold(sid, timeout=BUSY_WAIT):
-                if not self.store.path(sid).exists():
+                if not self.store.exists(sid):
                     self.locker.retire(sid)
         except LockTimeout:
             pass

@@ -1,7 +1,7 @@
 """The engine's work as jobs for the pool's processes (pool.py).
 
-Job functions take file paths and return plain values, so nothing large is pickled and
-each process reads only what it needs.
+Job functions take local scratch files (a request's body) or small published bytes (an
+extraction), never a path into the store, and return plain values.
 """
 
 from __future__ import annotations
@@ -78,9 +78,9 @@ def _in_ranges(count: int | None, max_pages: int) -> bool:
     return count is not None and SPLIT_PAGES <= count <= max_pages
 
 
-def merge_job(extraction_path: str, sheet_path: str) -> MergeOutput:
-    with open(extraction_path, "rb") as handle:
-        extraction = Extraction.from_dict(json.load(handle))
+def merge_job(extraction_json: bytes, sheet_path: str) -> MergeOutput:
+    """Merge a spreadsheet (a local scratch file) with a PDF's extraction (as published)."""
+    extraction = Extraction.from_dict(json.loads(extraction_json))
     with open(sheet_path, "rb") as handle:
         sheet = read_spreadsheet(handle.read())
     result = merge(extraction, sheet)

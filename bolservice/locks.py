@@ -1,7 +1,5 @@
-"""Per-workspace locks that hold across coroutines, threads, processes and containers.
-
-Handlers see only the ``Locker`` interface, so a networked locker (Redis, say) could stand
-in for the file locker without touching them.
+"""The disk backend's locks: per-workspace locks that hold across coroutines, threads,
+processes and containers sharing one root (backend.Locker).
 """
 
 from __future__ import annotations
@@ -10,30 +8,25 @@ import asyncio
 import errno
 import fcntl
 import os
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import filelock
 
-from .store import validate_sid
+from .backend import LockTimeout
+from .workspace import validate_sid
+
+# The janitor's lock file: one janitor at a time among the processes sharing the root.
+JANITOR = ".janitor.lock"
 
 
-class LockTimeout(Exception):
-    """The workspace stayed busy for the whole wait."""
+@dataclass(frozen=True)
+class FileLease:
+    """A held flock: it lasts as long as the process that holds it, so it needs no fence."""
 
-
-class Locker(Protocol):
-    def hold(self, sid: str, timeout: float | None = None) -> AbstractAsyncContextManager[None]:
-        """Hold ``sid``'s lock for the block; raise LockTimeout if it cannot be had in time."""
-
-    def is_held(self, sid: str) -> bool:
-        """Whether some request, in any process, holds ``sid``'s lock now."""
-
-    def retire(self, sid: str) -> None:
-        """Drop what the lock keeps for a sid whose workspace is gone. Call while holding
-        the lock, as the last step before releasing it."""
+    sid: str
 
 
 class FileLocker:
@@ -61,7 +54,7 @@ class FileLocker:
         return self.directory / f"{validate_sid(sid)}.lock"
 
     @asynccontextmanager
-    async def hold(self, sid: str, timeout: float | None = None) -> AsyncIterator[None]:
+    async def hold(self, sid: str, timeout: float | None = None) -> AsyncIterator[FileLease]:
         path = self._path(sid)  # validates the sid before anything is keyed on it
         timeout = self.timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
@@ -77,7 +70,7 @@ class FileLocker:
                 shared = filelock.FileLock(path, thread_local=False)
                 await self._acquire(shared, deadline)
                 try:
-                    yield
+                    yield FileLease(sid)
                 finally:
                     shared.release()
             finally:
@@ -108,7 +101,7 @@ class FileLocker:
     def retire(self, sid: str) -> None:
         self._path(sid).unlink(missing_ok=True)
 
-    def locked_sids(self) -> list[str]:
+    def known(self) -> list[str]:
         """The sids that have a lock file: those that had a request since their last retire."""
         return [entry.name[:-5] for entry in os.scandir(self.directory)
                 if entry.name.endswith(".lock") and not entry.name.startswith(".")]
@@ -133,3 +126,18 @@ class FileLocker:
             return False
         finally:
             os.close(fd)
+
+    @contextmanager
+    def lead(self) -> Iterator[bool]:
+        """Whether this process may do the janitor's round now: True for one process at a
+        time among those sharing the root, for the block."""
+        gate = filelock.FileLock(self.directory / JANITOR, thread_local=False)
+        try:
+            gate.acquire(timeout=0)
+        except filelock.Timeout:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            gate.release()

@@ -1,8 +1,10 @@
 """The workflow on one workspace: new, clear, upload, upload-csv, download, status.
 
-Every operation that reads or changes a workspace runs under that sid's lock; the engine
-runs in the job pool; files change only through the store's atomic commit. The HTTP layer
-calls these and shapes the answers.
+Every operation that reads or changes a workspace runs under that sid's lock, and every
+change is made under the lock's lease; the engine runs in the job pool on bytes and local
+scratch files, never on a path into the store; files change only through the store's
+atomic commit. The backend (store, locker, listing) is seen through backend.py's
+Protocols only. The HTTP layer calls these and shapes the answers.
 """
 
 from __future__ import annotations
@@ -11,17 +13,16 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from . import metrics
+from .backend import Backend, Lease
 from .config import Settings
 from .jobs import MergeOutput, PdfOutput, merge_job, pdf_job, pdf_part_job, pdf_short_job
 from .pool import JobPool, JobTimeout
-from .locks import Locker
-from .store import Manifest, WorkspaceStore, listed, new_sid, validate_sid
+from .workspace import Manifest, listed, new_sid, validate_sid
 
 # A job on the bulk lane may take this long, plus this much per MB of the files it reads
 # (a 2,000-page BOL of 3.5 MB gets 80 s; the pdfplumber reading of a dense 40-page one
@@ -83,40 +84,43 @@ def iso(timestamp: float) -> str:
 
 
 class WorkspaceService:
-    def __init__(self, settings: Settings, store: WorkspaceStore, locker: Locker, pool: JobPool) -> None:
+    def __init__(self, settings: Settings, backend: Backend, pool: JobPool) -> None:
         self.settings = settings
-        self.store = store
-        self.locker = locker
+        self.store, self.locker, self.listing = backend.store, backend.locker, backend.listing
         self.pool = pool
         # Listing entries' fixed parts by id: (manifest stamp, created, updated, JSON).
         self._listed: dict[str, tuple[str, float, float, str]] = {}
 
     @asynccontextmanager
-    async def _locked(self, sid: str) -> AsyncIterator[None]:
+    async def _locked(self, sid: str) -> AsyncIterator[Lease]:
         """Hold the sid's lock, first clearing anything a crashed request left behind."""
         waiting = time.perf_counter()
-        async with self.locker.hold(validate_sid(sid)):
+        async with self.locker.hold(validate_sid(sid)) as lease:
             metrics.LOCK_WAIT_SECONDS.observe(time.perf_counter() - waiting)
-            await asyncio.to_thread(self.store.tidy, sid)
-            yield
+            await asyncio.to_thread(self.store.tidy, lease)
+            yield lease
 
-    def _budget(self, *files: Path) -> float:
-        """The deadline of a job on the bulk lane: it follows the size of the files it
-        reads, up to BOLSERVICE_JOB_TIMEOUT (a 1 MB PDF does not get two minutes)."""
-        megabytes = sum(path.stat().st_size for path in files) / (1024 * 1024)
+    def _budget(self, size: int) -> float:
+        """The deadline of a job on the bulk lane: it follows the size of what it reads
+        (bytes), up to BOLSERVICE_JOB_TIMEOUT (a 1 MB PDF does not get two minutes)."""
+        megabytes = size / (1024 * 1024)
         return min(self.settings.job_timeout, BUDGET_SECONDS + BUDGET_SECONDS_PER_MB * megabytes)
 
-    async def _merge(self, extraction: Path, staged: Path) -> MergeOutput:
+    def scratch(self, suffix: str = "") -> AbstractContextManager[Path]:
+        """A local file for a request body, removed after the block."""
+        return self.store.scratch(suffix)
+
+    async def _merge(self, extraction: bytes, staged: Path) -> MergeOutput:
         with _timed("merge"):
-            return await self.pool.call(merge_job, str(extraction), str(staged),
-                                        timeout=self._budget(staged, extraction))
+            return await self.pool.call(merge_job, extraction, str(staged),
+                                        timeout=self._budget(len(extraction) + staged.stat().st_size))
 
     async def _parse_pdf(self, staged: Path) -> PdfOutput:
         """Parse a staged PDF in the pool, timed. A short one on the quick lane; a long one,
         or one that needs more than its time there, on the bulk lane, read in page ranges
         by all its processes at once, then parsed as a whole."""
         args = (str(staged), self.settings.max_pages, self.settings.pdf_engine)
-        budget, parts = self._budget(staged), self.pool.workers
+        budget, parts = self._budget(staged.stat().st_size), self.pool.workers
         with _timed("pdf"):
             try:
                 output = await self.pool.call_quick(pdf_short_job, *args)
@@ -133,34 +137,34 @@ class WorkspaceService:
         """An empty workspace, and True; without ``wipe``, an existing one is left as it is
         (and False)."""
         sid = validate_sid(sid) if sid else new_sid()
-        async with self._locked(sid):
+        async with self._locked(sid) as lease:
             existing = None if wipe else await asyncio.to_thread(self.store.manifest, sid)
             if existing is not None:
                 return existing, False
-            return await asyncio.to_thread(self.store.create, sid), True
+            return await asyncio.to_thread(self.store.create, lease), True
 
     async def clear(self, sid: str) -> bool:
-        async with self._locked(sid):
-            return await asyncio.to_thread(self.store.delete, sid)
+        async with self._locked(sid) as lease:
+            return await asyncio.to_thread(self.store.delete, lease)
 
     async def upload_pdf(self, sid: str, staged: Path, filename: str) -> dict:
         """Parse the staged PDF and publish its rows; a previous merge is discarded.
         Admitted as a whole (parse, commit) once it holds the lock, while it can be done
         in time: a request waiting for its workspace is not work queued."""
-        async with self._locked(sid), self.pool.admitted(self._budget(staged)):
+        async with self._locked(sid) as lease, self.pool.admitted(self._budget(staged.stat().st_size)):
             output = await self._parse_pdf(staged)
             existing = await asyncio.to_thread(self.store.manifest, sid)
-            manifest = existing or await asyncio.to_thread(self.store.create, sid)
+            manifest = existing or await asyncio.to_thread(self.store.create, lease)
             manifest.files.pop(SPREADSHEET, None)
             manifest.files.pop(MERGED_CSV, None)
             manifest.details = {"pdf": _details(filename, output.summary)}
             try:
-                await asyncio.to_thread(self.store.commit, manifest, {
+                await asyncio.to_thread(self.store.commit, lease, manifest, {
                     PDF: staged, EXTRACTION: output.extraction, PDF_CSV: output.csv,
                 })
             except BaseException:
                 if existing is None:  # made for this upload, which failed: nothing stays
-                    await asyncio.to_thread(self.store.delete, sid)
+                    await asyncio.to_thread(self.store.delete, lease)
                 raise
         metrics.UPLOADS.labels("pdf").inc()
         metrics.PAGES.inc(output.summary["pages"])
@@ -169,22 +173,23 @@ class WorkspaceService:
     async def upload_spreadsheet(self, sid: str, staged: Path, filename: str) -> dict:
         """Merge the staged spreadsheet with the PDF's rows; it replaces any earlier merge.
         Admitted as a whole, as an upload is."""
-        async with self._locked(sid), self.pool.admitted(self._budget(staged)):
+        async with self._locked(sid) as lease:
             manifest = self._manifest_with(sid, EXTRACTION, "upload-csv")
-            extraction = self.store.file_path(manifest, EXTRACTION)
-            output = await self._merge(extraction, staged)
-            manifest.details["csv"] = _details(filename, output.summary)
-            await asyncio.to_thread(self.store.commit, manifest, {
-                SPREADSHEET: staged, MERGED_CSV: output.csv,
-            })
+            extraction = await asyncio.to_thread(self.store.read, manifest, EXTRACTION)
+            async with self.pool.admitted(self._budget(len(extraction) + staged.stat().st_size)):
+                output = await self._merge(extraction, staged)
+                manifest.details["csv"] = _details(filename, output.summary)
+                await asyncio.to_thread(self.store.commit, lease, manifest, {
+                    SPREADSHEET: staged, MERGED_CSV: output.csv,
+                })
         metrics.UPLOADS.labels("spreadsheet").inc()
         return output.summary
 
-    async def open_result(self, sid: str) -> BinaryIO:
-        """The BOL CSV, opened under the lock: the open file outlives a later replacement."""
+    async def result(self, sid: str) -> bytes:
+        """The BOL CSV, read whole under the lock."""
         async with self._locked(sid):
             manifest = self._manifest_with(sid, PDF_CSV, "download")
-            return self.store.open(manifest, result_role(manifest))
+            return await asyncio.to_thread(self.store.read, manifest, result_role(manifest))
 
     async def result_file(self, sid: str, action: str) -> ResultFile:
         """The BOL CSV a download would give, described under the lock; MissingStep, naming
@@ -201,9 +206,12 @@ class WorkspaceService:
 
     def _result_file(self, manifest: Manifest) -> ResultFile:
         # A merge fills in the PDF's rows and never adds or drops one, so the PDF's row
-        # count is the CSV's, merged or not. The size is the file's own: manifests written
-        # before sizes were recorded have none.
-        size = self.store.file_path(manifest, result_role(manifest)).stat().st_size
+        # count is the CSV's, merged or not. Manifests written before sizes were recorded
+        # have none: then the file is read.
+        role = result_role(manifest)
+        size = manifest.sizes.get(role)
+        if size is None:
+            size = len(self.store.read(manifest, role))
         return ResultFile(rows=manifest.details["pdf"]["rows"], size=size)
 
     def _existing(self, sid: str, action: str) -> Manifest:
@@ -235,6 +243,19 @@ class WorkspaceService:
             "stage": stage(manifest), **manifest.details,
         }
 
+    def count(self, prefix: str = "") -> int:
+        """How many workspaces have ids starting with ``prefix``."""
+        return self.listing.count(prefix)
+
+    async def health(self) -> tuple[dict[str, bool], dict[str, float]]:
+        """The checks of the store and of the job pool, by name, and the store's figures."""
+        checks = await asyncio.to_thread(self.store.checks)
+        try:
+            checks["worker_pool"] = await self.pool.probe(timeout=15)
+        except Exception:
+            checks["worker_pool"] = False
+        return checks, await asyncio.to_thread(self.store.figures)
+
     def describe(self, sid: str) -> dict | None:
         """One workspace as support sees it, read from its directory; None if it is gone or
         not yet written. The same entry a listing gives."""
@@ -248,9 +269,9 @@ class WorkspaceService:
                     after: str | None = None) -> tuple[list[str], str | None]:
         """One page of the workspaces as support sees them, each a JSON object, in id
         order, from the store's index, so it costs the page, not the root (see
-        WorkspaceStore.page); and the page's last id."""
+        Listing.page); and the page's last id."""
         now, rows, sid = time.time(), [], None
-        for sid, stamp, data in self.store.page(prefix, offset, limit, after):
+        for sid, stamp, data in self.listing.page(prefix, offset, limit, after):
             rows.append(self._entry(sid, stamp, data, now))
         return rows, sid
 

@@ -1,4 +1,5 @@
-"""Workspaces on disk: ``<root>/<sid>`` directories, published atomically.
+"""The disk backend's store: ``<root>/<sid>`` directories, published atomically
+(backend.Store and backend.Listing).
 
 The store owns every path. A sid is validated before any path is built from it, and the
 names of files inside a workspace are chosen here, never taken from a request.
@@ -17,60 +18,24 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import socket
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .backend import Lease
 from .index import WorkspaceIndex, manifest_stamp
+from .workspace import MANIFEST, SID_PATTERN, Manifest, listed, short_sid, validate_sid
 
-SID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
-MANIFEST = "manifest.json"
 # Service directories under the root; a leading dot keeps them out of the sid namespace.
 STAGING, TRASH, LOCKS = ".staging", ".trash", ".locks"
 
 log = logging.getLogger("bolservice.store")
-
-
-class InvalidSid(ValueError):
-    pass
-
-
-def validate_sid(sid: str) -> str:
-    if not isinstance(sid, str) or not SID_PATTERN.fullmatch(sid):
-        raise InvalidSid("the session id (_sid) must be 1 to 128 characters of A-Z, a-z, 0-9, '_' or '-'")
-    return sid
-
-
-def new_sid() -> str:
-    """192 random bits, URL-safe: a sid is a bearer capability."""
-    return secrets.token_urlsafe(24)
-
-
-def short_sid(sid: str) -> str:
-    """How a sid may appear in a log: its first 8 characters."""
-    return sid[:8] + "…"
-
-
-@dataclass
-class Manifest:
-    """What a workspace holds. ``files`` maps a role (pdf, extraction, ...) to a file name,
-    ``sizes`` the role to that file's size: published files never change, so listing a
-    workspace needs nothing but its manifest."""
-
-    session_id: str
-    created: float
-    updated: float
-    files: dict[str, str] = field(default_factory=dict)
-    details: dict[str, dict] = field(default_factory=dict)
-    sizes: dict[str, int] = field(default_factory=dict)
 
 
 def publish_bytes(directory: Path, name: str, data: bytes) -> None:
@@ -98,8 +63,9 @@ def fsync_directory(directory: Path) -> None:
 
 
 class WorkspaceStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, min_free_mb: float = 0.0) -> None:
         self.root = root.resolve()
+        self.min_free_mb = min_free_mb
         for name in (STAGING, TRASH, LOCKS):
             (self.root / name).mkdir(parents=True, exist_ok=True)
         # Each process stages in its own directory, named by host and pid, so a sweep can
@@ -109,20 +75,24 @@ class WorkspaceStore:
         self.index = WorkspaceIndex(self.root)
 
     def sweep(self) -> list[str]:
-        """Remove what crashed processes left: their staging directories, and the trash."""
+        """Remove what crashed processes left: their staging directories, and the trash;
+        what was removed, relative to the root."""
         removed = []
         for entry in os.scandir(self.root / STAGING):
             host, _, pid = entry.name.rpartition("-")
             if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
                 shutil.rmtree(entry.path, ignore_errors=True)
-                removed.append(entry.path)
+                removed.append(os.path.relpath(entry.path, self.root))
         for entry in os.scandir(self.root / TRASH):
             shutil.rmtree(entry.path, ignore_errors=True)
-            removed.append(entry.path)
+            removed.append(os.path.relpath(entry.path, self.root))
         return removed
 
-    def tidy(self, sid: str) -> None:
-        """Remove files the manifest does not name (a crash's leftovers); call under the lock."""
+    def tidy(self, lease: Lease) -> None:
+        """Remove files the manifest does not name (a crash's leftovers)."""
+        self._tidy(lease.sid)
+
+    def _tidy(self, sid: str) -> None:
         directory = self.path(sid)
         if directory.is_dir():
             manifest = self.manifest(sid)
@@ -131,6 +101,35 @@ class WorkspaceStore:
     @property
     def lock_directory(self) -> Path:
         return self.root / LOCKS
+
+    def exists(self, sid: str) -> bool:
+        return self.path(sid).is_dir()
+
+    def changed_at(self, sid: str) -> float | None:
+        manifest = self.manifest(sid)
+        if manifest is not None:
+            return manifest.updated
+        try:  # a workspace without a manifest: a create cut short
+            return self.path(sid).stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    def checks(self) -> dict[str, bool]:
+        return {"root_writable": self._writable(), "free_disk": self._free_mb() >= self.min_free_mb}
+
+    def figures(self) -> dict[str, float]:
+        return {"free_disk_mb": round(self._free_mb())}
+
+    def _free_mb(self) -> float:
+        return shutil.disk_usage(self.root).free / (1024 * 1024)
+
+    def _writable(self) -> bool:
+        try:
+            with self.scratch(".health") as probe:
+                probe.write_bytes(b"ok")
+            return True
+        except OSError:
+            return False
 
     def path(self, sid: str) -> Path:
         return self.root / validate_sid(sid)
@@ -196,22 +195,23 @@ class WorkspaceStore:
                           lambda sid: os.path.isdir(os.path.join(self.root, sid)))
         return unfinished
 
-    def create(self, sid: str) -> Manifest:
+    def create(self, lease: Lease) -> Manifest:
         """An empty workspace; an existing one is wiped first.
 
         The new one is made whole in the trash (swept at start) and renamed into place
         once the old one is gone, so a failure to make it (a full disk) leaves the old one
         as it was, and nothing behind.
         """
+        sid = lease.sid
         directory = self.path(sid)
         made = self.root / TRASH / f"new-{sid}.{secrets.token_hex(4)}"
         made.mkdir()
         now = time.time()
         manifest = Manifest(session_id=sid, created=now, updated=now)
-        data = _manifest_bytes(manifest)
+        data = manifest.to_bytes()
         try:
             publish_bytes(made, MANIFEST, data)
-            self.delete(sid)
+            self._delete(sid)
             os.rename(made, directory)
         except BaseException:
             shutil.rmtree(made, ignore_errors=True)
@@ -219,8 +219,11 @@ class WorkspaceStore:
         self._index(sid, manifest, data)
         return manifest
 
-    def delete(self, sid: str) -> bool:
+    def delete(self, lease: Lease) -> bool:
         """Remove a workspace: one atomic rename into the trash, then the slow removal."""
+        return self._delete(lease.sid)
+
+    def _delete(self, sid: str) -> bool:
         directory = self.path(sid)
         trash = self.root / TRASH / f"{sid}.{secrets.token_hex(4)}"
         try:
@@ -231,7 +234,7 @@ class WorkspaceStore:
         shutil.rmtree(trash, ignore_errors=True)
         return True
 
-    def commit(self, manifest: Manifest, new_files: dict[str, Path | bytes]) -> Manifest:
+    def commit(self, lease: Lease, manifest: Manifest, new_files: Mapping[str, Path | bytes]) -> Manifest:
         """Publish ``new_files`` by role and a manifest naming them, then drop the rest.
 
         A Path is a staged file moved in (same filesystem); bytes are written out. A role
@@ -239,13 +242,15 @@ class WorkspaceStore:
         If the commit fails (a full disk), the workspace is left as its manifest on disk
         says: nothing it does not name stays.
         """
+        if lease.sid != manifest.session_id:
+            raise ValueError("a commit is made under its own workspace's lease")
         try:
             return self._commit(manifest, new_files)
         except BaseException:
-            self.tidy(manifest.session_id)
+            self._tidy(manifest.session_id)
             raise
 
-    def _commit(self, manifest: Manifest, new_files: dict[str, Path | bytes]) -> Manifest:
+    def _commit(self, manifest: Manifest, new_files: Mapping[str, Path | bytes]) -> Manifest:
         directory = self.path(manifest.session_id)
         for role, content in new_files.items():
             name = f"{role}-{secrets.token_hex(6)}"
@@ -260,7 +265,7 @@ class WorkspaceStore:
         manifest.sizes = {role: size for role, size in manifest.sizes.items() if role in manifest.files}
         manifest.updated = time.time()
         fsync_directory(directory)
-        data = _manifest_bytes(manifest)
+        data = manifest.to_bytes()
         publish_bytes(directory, MANIFEST, data)
         self._index(manifest.session_id, manifest, data)
         self._remove_unlisted(directory, manifest.files.values())
@@ -282,18 +287,16 @@ class WorkspaceStore:
             log.exception("the index still lists the deleted workspace %s; the janitor will remove it",
                           short_sid(sid))
 
-    def open(self, manifest: Manifest, role: str):
-        return open(self.path(manifest.session_id) / manifest.files[role], "rb")
-
-    def file_path(self, manifest: Manifest, role: str) -> Path:
-        return self.path(manifest.session_id) / manifest.files[role]
+    def read(self, manifest: Manifest, role: str) -> bytes:
+        with open(self.path(manifest.session_id) / manifest.files[role], "rb") as handle:
+            return handle.read()
 
     def sids(self) -> list[str]:
         return [entry.name for entry in os.scandir(self.root)
                 if entry.is_dir(follow_symlinks=False) and SID_PATTERN.fullmatch(entry.name)]
 
     @contextmanager
-    def staging_file(self, suffix: str = "") -> Iterator[Path]:
+    def scratch(self, suffix: str = "") -> Iterator[Path]:
         """A fresh path under the root (so it can be moved into a workspace), removed after use."""
         fd, name = tempfile.mkstemp(dir=self.staging, suffix=suffix)
         os.close(fd)
@@ -324,18 +327,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def listed(data: bytes) -> tuple[Manifest, dict[str, int]]:
-    """A manifest from its bytes, and the size of each file it lists and of itself."""
-    manifest = Manifest(**json.loads(data))
-    sizes = {name: manifest.sizes.get(role, 0) for role, name in manifest.files.items()}
-    sizes[MANIFEST] = len(data)
-    return manifest, sizes
-
-
-def _manifest_bytes(manifest: Manifest) -> bytes:
-    return json.dumps(asdict(manifest), indent=1).encode()
 
 
 def _fsync_file(path: Path) -> None:

@@ -18,7 +18,9 @@ import httpx
 import pytest
 
 from bolservice.index import INDEX
-from bolservice.store import MANIFEST, SID_PATTERN, WorkspaceStore
+from bolservice.locks import FileLease
+from bolservice.store import WorkspaceStore
+from bolservice.workspace import MANIFEST, SID_PATTERN
 from tests.server import Server
 from tests.test_api import AUTH, assert_error, upload
 
@@ -91,7 +93,7 @@ def test_index_is_repaired_after_changes_behind_its_back_and_built_on_a_start_wi
 def test_a_janitor_round_repairs_the_index_while_serving(tmp_path):
     store = WorkspaceStore(tmp_path)
     for sid in ("a", "b", "c"):
-        store.create(sid)
+        store.create(FileLease(sid))
     shutil.rmtree(tmp_path / "b")
     shutil.copytree(tmp_path / "c", tmp_path / "d")
     (tmp_path / "c" / MANIFEST).write_text(json.dumps({**json.loads((tmp_path / "c" / MANIFEST).read_bytes()),
@@ -135,7 +137,7 @@ def test_pages_and_prefixes_give_exactly_the_ids_on_disk_once_each(client, serve
 def test_a_long_listing_streams_as_one_json_document(tmp_path, limit):
     store = WorkspaceStore(tmp_path / "root")
     for k in range(1300):
-        store.create(f"s{k:05d}")
+        store.create(FileLease(f"s{k:05d}"))
     with Server(tmp_path / "root", workers=1) as server, server.client() as client:
         params = {} if limit is None else {"limit": limit}
         with client.stream("GET", "/debug-sessions", params=params, headers=AUTH) as answer:

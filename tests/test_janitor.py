@@ -13,8 +13,10 @@ import filelock
 import pytest
 
 from bolservice.janitor import Janitor
+from bolservice.composer import DiskBackend
 from bolservice.locks import FileLocker
-from bolservice.store import MANIFEST, WorkspaceStore, publish_bytes
+from bolservice.store import WorkspaceStore, publish_bytes
+from bolservice.workspace import MANIFEST
 from tests.server import Server, lock_holder
 from tests.test_api import PDF_ONLY, download, new_sid, upload
 from tests.test_reliability import slow_pdf, wait_for
@@ -31,14 +33,15 @@ def test_only_one_janitor_works_at_a_time_and_lock_files_are_retired(tmp_path):
     store = WorkspaceStore(tmp_path)
     locker = FileLocker(store.lock_directory, timeout=1)
     deleted: list[int] = []
-    janitor = Janitor(store, locker, ttl=60, interval=3600, on_delete=lambda: deleted.append(1))
+    janitor = Janitor(DiskBackend(store, locker), ttl=60, interval=3600, on_delete=lambda: deleted.append(1))
 
     async def scenario() -> None:
         for sid in ("old", "fresh", "gone"):
-            async with locker.hold(sid):
-                store.create(sid)
+            async with locker.hold(sid) as lease:
+                store.create(lease)
         aged(store, "old", 120)
-        store.delete("gone")  # a cleared workspace leaves its lock file behind
+        async with locker.hold("gone") as lease:
+            store.delete(lease)  # a cleared workspace leaves its lock file behind
         other = filelock.FileLock(store.lock_directory / ".janitor.lock", thread_local=False)
         with other:  # another process's janitor is at work
             assert await janitor.sweep() == 0 and store.manifest("old") is not None
@@ -52,11 +55,11 @@ def test_only_one_janitor_works_at_a_time_and_lock_files_are_retired(tmp_path):
 def test_a_workspace_in_use_is_never_deleted(tmp_path):
     store = WorkspaceStore(tmp_path)
     locker = FileLocker(store.lock_directory, timeout=1)
-    janitor = Janitor(store, locker, ttl=60, interval=3600)
+    janitor = Janitor(DiskBackend(store, locker), ttl=60, interval=3600)
 
     async def scenario() -> None:
-        async with locker.hold("busy"):
-            store.create("busy")
+        async with locker.hold("busy") as lease:
+            store.create(lease)
             aged(store, "busy", 120)
             assert await janitor.sweep() == 0  # the janitor cannot have the lock: not idle
         assert await janitor.sweep() == 1

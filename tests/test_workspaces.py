@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bolservice.locks import FileLocker, LockTimeout
-from bolservice.store import MANIFEST, InvalidSid, WorkspaceStore, new_sid, short_sid, validate_sid
+from bolservice.backend import LockTimeout
+from bolservice.locks import FileLease, FileLocker
+from bolservice.store import WorkspaceStore
+from bolservice.workspace import MANIFEST, InvalidSid, new_sid, short_sid, validate_sid
+
+
+# The disk store's writes take the lease of a held lock; these tests of the store alone
+# hold none, and make the lease the locker would give.
+S1 = FileLease("s1")
 
 
 @pytest.mark.parametrize("sid", ["a", "A-b_9", "x" * 128, new_sid()])
@@ -34,26 +41,26 @@ def test_generated_sids_are_long_random_and_valid():
 
 def test_commit_names_new_files_and_removes_replaced_ones_and_leftovers(tmp_path):
     store = WorkspaceStore(tmp_path)
-    manifest = store.create("s1")
-    store.commit(manifest, {"pdf_csv": b"first", "extraction": b"{}"})
+    manifest = store.create(S1)
+    store.commit(S1, manifest, {"pdf_csv": b"first", "extraction": b"{}"})
     old_name = manifest.files["pdf_csv"]
     (store.path("s1") / ".pdf_csv.crash.tmp").write_bytes(b"half")  # a crash's leftover
     manifest.files.pop("extraction")
-    store.commit(manifest, {"pdf_csv": b"second"})
+    store.commit(S1, manifest, {"pdf_csv": b"second"})
     assert sorted(os.listdir(store.path("s1"))) == sorted([MANIFEST, manifest.files["pdf_csv"]])
     assert manifest.files["pdf_csv"] != old_name
     again = store.manifest("s1")
-    assert store.file_path(again, "pdf_csv").read_bytes() == b"second" and again.updated >= again.created
+    assert store.read(again, "pdf_csv") == b"second" and again.updated >= again.created
 
 
 def test_the_listing_gives_each_file_and_its_size_as_on_disk(tmp_path):
     store = WorkspaceStore(tmp_path)
-    manifest = store.create("s1")
+    manifest = store.create(S1)
     staged = tmp_path / "staged.pdf"
     staged.write_bytes(b"%PDF-" + b"x" * 999)
-    store.commit(manifest, {"pdf": staged, "pdf_csv": b"a,b\r\n", "extraction": b"{}"})
+    store.commit(S1, manifest, {"pdf": staged, "pdf_csv": b"a,b\r\n", "extraction": b"{}"})
     manifest.files.pop("extraction")
-    store.commit(manifest, {"pdf_csv": b"a,b,c\r\n"})
+    store.commit(S1, manifest, {"pdf_csv": b"a,b,c\r\n"})
     on_disk = {entry.name: entry.stat().st_size for entry in os.scandir(store.path("s1"))}
     listed_manifest, sizes = store.listing("s1")
     assert sizes == on_disk and len(on_disk) == 3 and listed_manifest == manifest
@@ -62,21 +69,21 @@ def test_the_listing_gives_each_file_and_its_size_as_on_disk(tmp_path):
 
 def test_staged_files_move_in_and_create_wipes(tmp_path):
     store = WorkspaceStore(tmp_path)
-    manifest = store.create("s1")
-    with store.staging_file(".pdf") as staged:
+    manifest = store.create(S1)
+    with store.scratch(".pdf") as staged:
         staged.write_bytes(b"%PDF-")
-        store.commit(manifest, {"pdf": staged})
+        store.commit(S1, manifest, {"pdf": staged})
         assert not staged.exists()
-    assert store.file_path(store.manifest("s1"), "pdf").read_bytes() == b"%PDF-"
-    assert store.create("s1").files == {}
+    assert store.read(store.manifest("s1"), "pdf") == b"%PDF-"
+    assert store.create(S1).files == {}
     assert os.listdir(store.path("s1")) == [MANIFEST]
     assert not any(path.is_file() for path in (tmp_path / ".staging").rglob("*"))
 
 
 def test_delete_is_whole_and_idempotent(tmp_path):
     store = WorkspaceStore(tmp_path)
-    store.commit(store.create("s1"), {"pdf_csv": b"x"})
-    assert store.delete("s1") is True and store.delete("s1") is False
+    store.commit(S1, store.create(S1), {"pdf_csv": b"x"})
+    assert store.delete(S1) is True and store.delete(S1) is False
     assert store.manifest("s1") is None and store.sids() == []
     assert os.listdir(tmp_path / ".trash") == []
 
@@ -153,8 +160,8 @@ def test_lock_files_live_outside_workspaces_and_survive_a_clear(tmp_path):
 
     async def clear_under_lock() -> None:
         async with locker.hold("s1"):
-            store.commit(store.create("s1"), {"pdf_csv": b"x"})
-            store.delete("s1")
+            store.commit(S1, store.create(S1), {"pdf_csv": b"x"})
+            store.delete(S1)
             assert (store.lock_directory / "s1.lock").exists()
             assert locker.is_held("s1")
 

@@ -1,4 +1,4 @@
-"""The ASGI application: settings → store, locker, pool → service → routes."""
+"""The ASGI application: settings → backend (composer.py), pool → service → routes."""
 
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ from starlette.middleware import Middleware
 
 from .. import metrics
 from ..config import Settings
+from ..composer import compose
 from ..janitor import Janitor
-from ..locks import FileLocker
 from ..pool import JobPool
 from ..service import WorkspaceService
-from ..store import WorkspaceStore
 from .cors import CORS_HEADERS, JsonCors
 from .errors import EXCEPTION_HANDLERS
 from .handlers import Api
@@ -39,13 +38,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # `bolservice serve` sets one for all workers; this covers an app started another way.
         settings = dataclasses.replace(settings, debug_token=secrets.token_urlsafe(24))
         log.warning("BOLSERVICE_DEBUG_TOKEN was not set; /debug-sessions token: %s", settings.debug_token)
-    store = WorkspaceStore(settings.root)
-    for leftover in store.sweep():
-        log.info("removed %s, left by a stopped process", leftover.removeprefix(str(store.root)))
+    backend = compose(settings)
+    for leftover in backend.store.sweep():
+        log.info("removed %s, left by a stopped process", leftover)
     pool = JobPool(settings.jobs, settings.job_timeout, settings.max_queue, settings.job_memory_mb)
-    locker = FileLocker(store.lock_directory, settings.lock_timeout)
-    service = WorkspaceService(settings, store, locker, pool)
-    janitor = Janitor(store, locker, settings.workspace_ttl, settings.janitor_interval,
+    service = WorkspaceService(settings, backend, pool)
+    janitor = Janitor(backend, settings.workspace_ttl, settings.janitor_interval,
                       on_delete=metrics.JANITOR_DELETIONS.inc)
     routes = [*Api(service, settings).routes(), *Pages().routes()]
 
@@ -58,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         warm = asyncio.gather(*(pool.probe(settings.job_timeout) for _ in range(settings.jobs)))
         # The index agrees with the directories before the first listing (a root from an
         # older version, or a crash, leaves it behind).
-        await asyncio.to_thread(store.reconcile)
+        await asyncio.to_thread(backend.listing.reconcile)
         sweeping = asyncio.create_task(janitor.run())
         try:
             yield

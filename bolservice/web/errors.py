@@ -19,10 +19,10 @@ from starlette.responses import JSONResponse
 
 from ..admission import Overloaded
 from ..bol import BolInputError
-from ..locks import LockTimeout
+from ..backend import LeaseLost, LockTimeout, StoreUnavailable
 from ..pool import JobTimeout
 from ..service import MissingStep, UnknownWorkspace
-from ..store import InvalidSid
+from ..workspace import InvalidSid
 from .bodies import BadRequest
 
 log = logging.getLogger("bolservice")
@@ -116,6 +116,17 @@ async def _busy(request: Request, error: Exception) -> JSONResponse:
                           {"Retry-After": RETRY_AFTER_BUSY})
 
 
+async def _lease_lost(request: Request, error: Exception) -> JSONResponse:
+    return error_response("workspace_busy", "this request lost the workspace's lock to another before it could "
+                                            "publish; nothing was changed. Send it again",
+                          {"Retry-After": RETRY_AFTER_BUSY})
+
+
+async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
+    return error_response("unhealthy", "the workspace store cannot be reached now; nothing was changed. "
+                                       "Try again shortly", {"Retry-After": RETRY_AFTER_OVERLOADED})
+
+
 def refusal(message: str, retry_after: str) -> JSONResponse:
     """A 503 for a worker with no room, which also closes the connection: a client that
     waits out Retry-After on a kept-alive connection could otherwise send its retry just as
@@ -154,6 +165,8 @@ EXCEPTION_HANDLERS = {
     UnknownWorkspace: _coded("unknown_workspace"),
     MissingStep: _coded("missing_step"),
     LockTimeout: _busy,
+    LeaseLost: _lease_lost,
+    StoreUnavailable: _store_unavailable,
     BolInputError: _own_code,
     JobTimeout: _job_timeout,
     Overloaded: _overloaded,

@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 import secrets
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from starlette.routing import Route
 from .. import metrics
 from ..config import Settings
 from ..service import ResultFile, WorkspaceService, iso
-from ..store import SID_PATTERN, validate_sid
+from ..workspace import SID_PATTERN, validate_sid
 from .bodies import BadRequest, BadSid, stage_pdf, stage_spreadsheet
 from .errors import CODES, error_response
 from .openapi import openapi_document
@@ -165,7 +164,7 @@ class Api:
                       receive: Callable[[Request, Path], Awaitable[str]],
                       process: Callable[[str, Path, str], Awaitable[dict]], sid: str) -> tuple[str, dict]:
         """Stage the body to a file under the root, then hand it to the service."""
-        with self.service.store.staging_file(suffix) as staged:
+        with self.service.scratch(suffix) as staged:
             filename = await receive(request, staged)
             return filename, await process(sid, staged, filename)
 
@@ -179,9 +178,7 @@ class Api:
 
     async def _bol_csv(self, request: Request, attachment: str) -> Response:
         """The workspace's BOL CSV, offered as ``attachment`` (a name that needs no quoting)."""
-        handle = await self.service.open_result(sid_of(request))
-        with handle:
-            data = await asyncio.to_thread(handle.read)
+        data = await self.service.result(sid_of(request))
         return Response(data, media_type="text/csv; charset=utf-8", headers={
             **PRIVATE, "Content-Disposition": f'attachment; filename="{attachment}"'})
 
@@ -223,7 +220,7 @@ class Api:
             reached = current["stage"] if current else None
             workflow = {"session_id": sid, "exists": current is not None, "stage": reached,
                         "next_step": NEXT_STEP.get(reached, "POST /new-session or /upload")}
-        total = await asyncio.to_thread(self.service.store.count, prefix)
+        total = await asyncio.to_thread(self.service.count, prefix)
         head = json.dumps({"total_sessions": total, "offset": offset, "limit": limit, "prefix": prefix,
                            "current_session": current, "workflow_status": workflow})
         if limit is not None and limit <= LISTED_AT_ONCE:
@@ -250,36 +247,21 @@ class Api:
         yield b"]}"
 
     async def health(self, request: Request) -> Response:
-        checks = {"root_writable": await asyncio.to_thread(self._root_writable)}
-        free_mb = shutil.disk_usage(self.service.store.root).free / (1024 * 1024)
-        checks["free_disk"] = free_mb >= self.settings.min_free_mb
-        try:
-            checks["worker_pool"] = await self.service.pool.probe(timeout=15)
-        except Exception:
-            checks["worker_pool"] = False
+        checks, figures = await self.service.health()
         healthy = all(checks.values())
-        body = {"status": "healthy" if healthy else "unhealthy", "checks": checks,
-                "free_disk_mb": round(free_mb)}
+        body = {"status": "healthy" if healthy else "unhealthy", "checks": checks, **figures}
         if not healthy:
             # The answer keeps its members (status is "unhealthy", a word) and adds an error's.
             body["error"] = "failing: " + ", ".join(name for name, ok in checks.items() if not ok)
             body["code"] = "unhealthy"
         return JSONResponse(body, status_code=200 if healthy else CODES["unhealthy"].status)
 
-    def _root_writable(self) -> bool:
-        try:
-            with self.service.store.staging_file(".health") as probe:
-                probe.write_bytes(b"ok")
-            return True
-        except OSError:
-            return False
-
     async def ping(self, request: Request) -> Response:
         return JSONResponse({"status": "alive", "message": "bolservice is running"})
 
     async def metrics(self, request: Request) -> Response:
         body, content_type = await asyncio.to_thread(
-            metrics.exposition, self.service.store.count)
+            metrics.exposition, self.service.count)
         return Response(body, media_type=content_type)
 
     async def openapi(self, request: Request) -> Response:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import metrics
-from ..store import short_sid
+from ..workspace import short_sid
 
 log = logging.getLogger("bolservice.access")
 
