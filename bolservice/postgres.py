@@ -161,6 +161,7 @@ class PostgresBackend:
     """Store, locker and listing on one PostgreSQL database (backend.Backend)."""
 
     POLL_FIRST, POLL_MAX = 0.002, 0.05
+    PROBE_EVERY = 0.5  # a wait for a pooled connection asks whether the server is up this often
 
     def __init__(self, dsn: str, *, lock_timeout: float = 30.0, lock_bound: float = 10.0,
                  pool_size: int = 4, lock_pool_size: int = 16, connect_timeout: float = 5.0) -> None:
@@ -226,26 +227,43 @@ class PostgresBackend:
     def _reading(self) -> Iterator[psycopg.Connection]:
         """A connection of the read pool; whatever fails on the server's side is
         StoreUnavailable (a full disk, ENOSPC)."""
+        conn = self._get(self._pool, time.monotonic() + self.connect_timeout)
         try:
-            with self._pool.connection(timeout=self.connect_timeout) as conn:
-                yield conn
-        except (PoolTimeout, PoolClosed) as error:
-            raise StoreUnavailable("the PostgreSQL store gave no connection in time") from error
+            yield conn
         except psycopg.errors.DiskFull as error:
             raise OSError(errno.ENOSPC, f"the PostgreSQL store is full: {error}") from error
         except (psycopg.OperationalError, psycopg.InterfaceError) as error:
             raise StoreUnavailable(f"the PostgreSQL store failed: {error}") from error
+        finally:
+            self._pool.putconn(conn)
+
+    def _get(self, pool: ConnectionPool, deadline: float) -> psycopg.Connection | None:
+        """A connection of ``pool`` by ``deadline``, else None (all of them in use); the
+        server down is StoreUnavailable at once, not at the deadline."""
+        while True:
+            try:
+                return pool.getconn(timeout=max(0.05, min(deadline - time.monotonic(), self.PROBE_EVERY)))
+            except PoolClosed as error:
+                raise StoreUnavailable("the PostgreSQL store is closed") from error
+            except PoolTimeout:
+                if not self.reachable():
+                    raise StoreUnavailable("the PostgreSQL store cannot be reached") from None
+                if time.monotonic() >= deadline:
+                    if pool is self._pool:
+                        raise StoreUnavailable("the PostgreSQL store gave no connection in time") from None
+                    return None
 
     @contextmanager
     def _writing(self, lease: object, sid: str) -> Iterator[tuple[PgLease, psycopg.Connection]]:
-        """The lease's own connection, for a write in one transaction. Refused (LeaseLost)
-        for a lease of another sid or another backend, and once its session is gone."""
+        """The lease's own connection, for a write in one transaction. A lease of another
+        sid or another kind of backend is a caller's mistake (ValueError); a lease whose
+        session is gone is refused (LeaseLost)."""
         if not isinstance(lease, PgLease) or lease.sid != sid:
-            raise LeaseLost(f"a write to workspace {short_sid(sid)} must be made under its own lock")
+            raise ValueError("a write is made under its own workspace's lease")
         session = lease.session
         with session.lock:
             if session.lost or session.done:
-                raise LeaseLost(f"the lock of workspace {short_sid(sid)} was lost; nothing was written")
+                self._lost(sid)
             try:
                 with session.conn.transaction():
                     yield lease, session.conn
@@ -255,10 +273,15 @@ class PostgresBackend:
                 if not (session.conn.broken or session.conn.closed):
                     raise StoreUnavailable(f"the PostgreSQL store failed: {error}") from error
                 session.lost = True
-                if not self.reachable():
-                    raise StoreUnavailable("the PostgreSQL store cannot be reached; nothing was written") from error
-                raise LeaseLost(f"the lock of workspace {short_sid(sid)} was lost with its session; "
-                                "nothing was written") from error
+                self._lost(sid, error)
+
+    def _lost(self, sid: str, error: Exception | None = None) -> None:
+        """Refuse a write whose lease's session is gone: the store is down (StoreUnavailable,
+        what the web layer answers 503), or the lock was lost to others (LeaseLost)."""
+        if not self.reachable():
+            raise StoreUnavailable("the PostgreSQL store cannot be reached; nothing was written") from error
+        raise LeaseLost(f"the lock of workspace {short_sid(sid)} was lost with its session; "
+                        "nothing was written") from error
 
     # -- the locker -------------------------------------------------------------------
 
@@ -318,16 +341,10 @@ class PostgresBackend:
 
     def _borrow(self, deadline: float) -> _Session:
         """A connection of the lock pool, within the lock wait."""
-        while True:
-            try:
-                return _Session(self._locks.getconn(timeout=max(0.05, min(deadline - time.monotonic(), 1.0))))
-            except PoolClosed as error:
-                raise StoreUnavailable("the PostgreSQL store is closed") from error
-            except PoolTimeout:
-                if not self.reachable():
-                    raise StoreUnavailable("the PostgreSQL store cannot be reached") from None
-                if time.monotonic() >= deadline:
-                    raise LockTimeout() from None  # every lock connection is in use
+        conn = self._get(self._locks, deadline)
+        if conn is None:
+            raise LockTimeout()  # every lock connection stayed in use
+        return _Session(conn)
 
     def _give_back_borrowed(self, borrowing: Future) -> None:
         if not borrowing.cancelled() and borrowing.exception() is None:
@@ -394,10 +411,11 @@ class PostgresBackend:
         """Whether this process may do the janitor's round now: True for one process at a
         time among all that share the database, for the block (try-only, never waits). The
         leadership is bounded as a workspace lock is: a leader that stops loses it."""
-        try:
-            session = _Session(self._locks.getconn(timeout=self.connect_timeout))
-        except (PoolTimeout, PoolClosed) as error:
-            raise StoreUnavailable("the PostgreSQL store gave no connection in time") from error
+        conn = self._get(self._locks, time.monotonic() + self.connect_timeout)
+        if conn is None:  # every lock connection is in use: let another process lead this round
+            yield False
+            return
+        session = _Session(conn)
         try:
             bound = f"{int(self.bound * 1000)}ms"
             leading = session.conn.execute(
