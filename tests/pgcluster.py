@@ -191,8 +191,17 @@ def postgres_server():
     except ImportError:
         pytest.skip("psycopg is not installed in this environment")
     remove_abandoned()
-    with Cluster(bindir) as cluster:
+    cluster = Cluster(bindir)
+    try:
+        cluster.__enter__()
+    except RuntimeError as error:
+        if wanted:
+            raise
+        pytest.skip(f"PostgreSQL is installed ({bindir}) but a cluster did not start: {error}")
+    try:
         yield Server(cluster.dsn, cluster)
+    finally:
+        cluster.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -365,9 +365,12 @@ def test_a_paused_holder_loses_its_lock_past_the_bound_and_cannot_publish(pg_hos
             return waited
         waited = run(proceed())
         assert BOUND * 0.5 <= waited <= BOUND + 8, waited
-    finally:
         os.kill(holder.pid, signal.SIGCONT)
-    output, _ = holder.communicate("older\n", timeout=30)
+        output, _ = holder.communicate("older\n", timeout=30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
     assert output.split() == ["lost", "LeaseLost"], output
     assert other.store.read(other.store.manifest("paused"), "note") == b"newer"
 
