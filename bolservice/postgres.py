@@ -357,9 +357,10 @@ class PostgresBackend:
             try:
                 if first:  # the bound applies from now until the lock is given back
                     bound = f"{int(self.bound * 1000)}ms"
-                    session.conn.execute(
+                    return session.conn.execute(
                         "SELECT set_config('idle_session_timeout', %s, false), "
-                        "set_config('idle_in_transaction_session_timeout', %s, false)", (bound, bound))
+                        "set_config('idle_in_transaction_session_timeout', %s, false), pg_try_advisory_lock(%s)",
+                        (bound, bound, key)).fetchone()[2]
                 return session.conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
             except psycopg.Error as error:
                 raise StoreUnavailable(f"the PostgreSQL store failed while waiting for a lock: {error}") from error
