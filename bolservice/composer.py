@@ -1,5 +1,6 @@
 """The one place a backend is built from the settings: ``BOLSERVICE_STORE`` unset is the
-directory under ``BOLSERVICE_ROOT`` (store.py, locks.py, index.py)."""
+directory under ``BOLSERVICE_ROOT`` (store.py, locks.py, index.py); ``postgresql://…`` a
+database every instance shares (postgres.py)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,17 @@ class DiskBackend:
         return self.store
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
 def compose(settings: Settings) -> Backend:
+    if settings.store.startswith(POSTGRES_SCHEMES):
+        from .postgres import PostgresBackend  # psycopg is loaded only by those who use it
+
+        return PostgresBackend(settings.store, lock_timeout=settings.lock_timeout, lock_bound=settings.lock_bound)
     if settings.store:
-        raise SystemExit(f"BOLSERVICE_STORE={settings.store.split('://')[0]}://… is not a store this "
-                         "version has; leave it unset for the directory under BOLSERVICE_ROOT")
+        # The scheme alone: the rest may hold a password.
+        raise SystemExit(f"BOLSERVICE_STORE={settings.store.split('://')[0]}://… is not a store bolservice "
+                         "knows; use postgresql://…, or leave it unset for the directory under BOLSERVICE_ROOT")
     store = WorkspaceStore(settings.root, settings.min_free_mb)
     return DiskBackend(store, FileLocker(store.lock_directory, settings.lock_timeout))

@@ -24,6 +24,8 @@ class Settings:
     root: Path = Path("workspaces")
     store: str = ""  # where workspaces live: unset, the directory under root
     lock_timeout: float = 30.0
+    # A shared store's lock is lost by a holder silent this long (paused, cut off): postgres.py.
+    lock_bound: float = 10.0
     jobs: int = os.cpu_count() or 1
     job_timeout: float = 120.0
     max_upload_mb: float = 50.0
