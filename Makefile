@@ -59,10 +59,15 @@ test-browser: $(VENV)/.installed-browser
 # failure. `make test` runs them too where PostgreSQL is installed, and skips them without.
 .PHONY: test-postgres
 POSTGRES_TESTS := tests/test_store_contract.py
+# The HTTP suite again, its server two instances on one PostgreSQL store taking the
+# requests in turn (tests/conftest.py --shared-store).
+SHARED_HTTP_TESTS := tests/test_api.py tests/test_old_routes.py tests/test_integration.py \
+	tests/test_error_codes.py tests/test_hostile.py tests/test_pages.py
 test-postgres: $(VENV)/.installed-test
 	$(BIN)/python -c 'import sys, tests.pgcluster as c; sys.exit(c.binaries() is None)' || { \
 	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
 	BOLSERVICE_TEST_POSTGRES=required $(BIN)/pytest -q $(POSTGRES_TESTS)
+	BOLSERVICE_TEST_POSTGRES=required $(BIN)/pytest -q --shared-store $(SHARED_HTTP_TESTS)
 
 # Pictures of both pages for the README (docs/screenshots), taken by the browser tests.
 screenshots: $(VENV)/.installed-browser

@@ -2,14 +2,36 @@ from __future__ import annotations
 
 import pytest
 
-from tests.server import Server
+from tests.pgcluster import postgres_server  # noqa: F401  (a fixture, for --shared-store)
+from tests.server import Server, SharedServers
 from tests.test_api import carries_its_code
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption("--shared-store", action="store_true",
+                     help="serve the session's server from two instances on a throwaway PostgreSQL "
+                          "store, every request to the next instance (make test-postgres)")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if config.getoption("--shared-store"):
+        skip = pytest.mark.skip(reason="inspects the directory backend's files; not a shared store's")
+        for item in items:
+            if "disk" in item.keywords:
+                item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Server:
-    """One real server with 2 workers, shared by the tests that need default settings."""
-    with Server(tmp_path_factory.mktemp("service") / "workspaces") as running:
+def server(request, tmp_path_factory) -> Server:
+    """One real server with 2 workers, shared by the tests that need default settings; with
+    --shared-store, two instances on one PostgreSQL store taking the requests in turn."""
+    root = tmp_path_factory.mktemp("service") / "workspaces"
+    if request.config.getoption("--shared-store"):
+        dsn = request.getfixturevalue("postgres_server").database()
+        with SharedServers(root, dsn) as running:
+            yield running
+        return
+    with Server(root) as running:
         yield running
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import signal
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +23,27 @@ DEBUG_TOKEN = "test-debug-token"
 @functools.cache
 def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
+
+
+class RoundRobin(httpx.BaseTransport):
+    """An httpx transport that sends each request to the next of several instances on this
+    host, so that every step of a workflow lands on another one."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self.transports = [httpx.HTTPTransport(verify=tls_context()) for _ in ports]
+        self.turn = itertools.count()
+        self.lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            index = next(self.turn) % len(self.ports)
+        request.url = request.url.copy_with(port=self.ports[index])
+        return self.transports[index].handle_request(request)
+
+    def close(self) -> None:
+        for transport in self.transports:
+            transport.close()
 
 
 def free_port() -> int:
@@ -86,6 +109,33 @@ class Server:
         # server's cores for seconds.
         kwargs.setdefault("verify", tls_context())
         return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 120), **kwargs)
+
+
+class SharedServers:
+    """Two instances on one shared store (``BOLSERVICE_STORE``), as one server to the tests:
+    ``client()`` alternates them request by request; ``url`` and ``root`` are the first's."""
+
+    def __init__(self, root: Path, store: str, workers: int = 2, **settings: object) -> None:
+        self.instances = [Server(root / name, workers=workers, store=store, **settings) for name in ("a", "b")]
+        first = self.instances[0]
+        self.url, self.port, self.root, self.log = first.url, first.port, first.root, first.log
+
+    def __enter__(self) -> SharedServers:
+        for instance in self.instances:
+            instance.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for instance in self.instances:
+            instance.__exit__(*exc)
+
+    def workers(self) -> list[int]:
+        return [pid for instance in self.instances for pid in instance.workers()]
+
+    def client(self, **kwargs) -> httpx.Client:
+        ports = [instance.port for instance in self.instances]
+        return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 120), transport=RoundRobin(ports),
+                            **kwargs)
 
 
 def children(pid: int) -> list[int]:

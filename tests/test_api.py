@@ -86,7 +86,9 @@ def test_ping(client, path):
 def test_health_reports_each_check(client):
     answer = client.get("/health")
     assert answer.status_code == 200
-    assert answer.json()["checks"] == {"root_writable": True, "free_disk": True, "worker_pool": True}
+    checks = answer.json()["checks"]
+    assert all(checks.values()) and set(checks) in ({"root_writable", "free_disk", "worker_pool"},  # a directory
+                                                    {"store_reachable", "worker_pool"})  # a shared store
 
 
 def test_openapi_describes_every_route(client, server):

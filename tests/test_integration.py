@@ -64,6 +64,7 @@ def test_sixteen_concurrent_workflows_each_get_exactly_their_own_csv(server):
         assert got == merged_csv(pdf, sheet)
 
 
+@pytest.mark.disk  # finds the upload under way by its flock
 def test_clear_during_a_long_upload_waits_for_it_and_leaves_a_valid_state(server):
     sid = new_sid()
     items = [Item(str(i % 9 + 1), f"ST{i:04d}", "12", "MENS KNIT TOP", "1.50") for i in range(40 * 30)]
