@@ -174,7 +174,7 @@ class WorkspaceService:
         """Merge the staged spreadsheet with the PDF's rows; it replaces any earlier merge.
         Admitted as a whole, as an upload is."""
         async with self._locked(sid) as lease:
-            manifest = self._manifest_with(sid, EXTRACTION, "upload-csv")
+            manifest = await asyncio.to_thread(self._manifest_with, sid, EXTRACTION, "upload-csv")
             extraction = await asyncio.to_thread(self.store.read, manifest, EXTRACTION)
             async with self.pool.admitted(self._budget(len(extraction) + staged.stat().st_size)):
                 output = await self._merge(extraction, staged)
@@ -188,21 +188,22 @@ class WorkspaceService:
     async def result(self, sid: str) -> bytes:
         """The BOL CSV, read whole under the lock."""
         async with self._locked(sid):
-            manifest = self._manifest_with(sid, PDF_CSV, "download")
+            manifest = await asyncio.to_thread(self._manifest_with, sid, PDF_CSV, "download")
             return await asyncio.to_thread(self.store.read, manifest, result_role(manifest))
 
     async def result_file(self, sid: str, action: str) -> ResultFile:
         """The BOL CSV a download would give, described under the lock; MissingStep, naming
         the step, for an unknown workspace or one without a PDF."""
         async with self._locked(sid):
-            return self._result_file(self._manifest_with(sid, PDF_CSV, action))
+            manifest = await asyncio.to_thread(self._manifest_with, sid, PDF_CSV, action)
+            return await asyncio.to_thread(self._result_file, manifest)
 
     async def result_files(self, sid: str) -> list[ResultFile]:
         """The workspace's downloadable files, read under the lock: the BOL CSV once it has
         a PDF, else none; MissingStep for an unknown workspace."""
         async with self._locked(sid):
-            manifest = self._existing(sid, "list its files")
-            return [self._result_file(manifest)] if PDF_CSV in manifest.files else []
+            manifest = await asyncio.to_thread(self._existing, sid, "list its files")
+            return [await asyncio.to_thread(self._result_file, manifest)] if PDF_CSV in manifest.files else []
 
     def _result_file(self, manifest: Manifest) -> ResultFile:
         # A merge fills in the PDF's rows and never adds or drops one, so the PDF's row
@@ -214,6 +215,8 @@ class WorkspaceService:
             size = len(self.store.read(manifest, role))
         return ResultFile(rows=manifest.details["pdf"]["rows"], size=size)
 
+    # The store's reads below run in threads (asyncio.to_thread): a shared store answers
+    # over the network, and the event loop must not wait for it.
     def _existing(self, sid: str, action: str) -> Manifest:
         manifest = self.store.manifest(sid)
         if manifest is None:

@@ -183,11 +183,11 @@ class Api:
             **PRIVATE, "Content-Disposition": f'attachment; filename="{attachment}"'})
 
     async def status(self, request: Request) -> Response:
-        return private_json(self.service.status(sid_of(request)))
+        return private_json(await asyncio.to_thread(self.service.status, sid_of(request)))
 
     async def validate_session(self, request: Request) -> Response:
         sid = sid_of(request)
-        state = self.service.status(sid)  # validates the sid: a malformed one is 400
+        state = await asyncio.to_thread(self.service.status, sid)  # validates the sid: a malformed one is 400
         # Any well-formed id is valid: an upload creates its workspace.
         return private_json({"session_id": sid, "valid": True, "exists": state["exists"],
                              "stage": state["stage"]})
