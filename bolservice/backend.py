@@ -47,6 +47,9 @@ class Locker(Protocol):
     def is_held(self, sid: str) -> bool:
         """Whether some request, anywhere, holds ``sid``'s lock now."""
 
+    def held(self, sids: list[str]) -> set[str]:
+        """Which of ``sids`` some request holds now, asked at once (a page of a listing)."""
+
     def known(self) -> list[str]:
         """The sids the locker keeps something for (a lock file), to be retired once gone."""
 

@@ -106,6 +106,9 @@ class FileLocker:
         return [entry.name[:-5] for entry in os.scandir(self.directory)
                 if entry.name.endswith(".lock") and not entry.name.startswith(".")]
 
+    def held(self, sids: list[str]) -> set[str]:
+        return {sid for sid in sids if self.is_held(sid)}
+
     def is_held(self, sid: str) -> bool:
         local = self._local.get(sid)
         if local is not None and local.locked():

@@ -264,7 +264,7 @@ class WorkspaceService:
         not yet written. The same entry a listing gives."""
         data = self.store.manifest_bytes(sid)
         try:
-            return None if data is None else json.loads(self._entry(sid, None, data, time.time()))
+            return None if data is None else json.loads(self._entry(sid, None, data, time.time(), self.locker.is_held(sid)))
         except json.JSONDecodeError:
             return None
 
@@ -273,12 +273,13 @@ class WorkspaceService:
         """One page of the workspaces as support sees them, each a JSON object, in id
         order, from the store's index, so it costs the page, not the root (see
         Listing.page); and the page's last id."""
-        now, rows, sid = time.time(), [], None
-        for sid, stamp, data in self.listing.page(prefix, offset, limit, after):
-            rows.append(self._entry(sid, stamp, data, now))
-        return rows, sid
+        page = self.listing.page(prefix, offset, limit, after)
+        held = self.locker.held([sid for sid, _, _ in page])  # one question for the page
+        now = time.time()
+        rows = [self._entry(sid, stamp, data, now, sid in held) for sid, stamp, data in page]
+        return rows, page[-1][0] if page else None
 
-    def _entry(self, sid: str, stamp: str | None, data: bytes, now: float) -> str:
+    def _entry(self, sid: str, stamp: str | None, data: bytes, now: float, held: bool) -> str:
         """A workspace's entry as JSON, from its manifest's bytes. The part that changes
         only with the manifest is kept by the manifest's stamp, ready to send, from one
         listing to the next."""
@@ -293,6 +294,5 @@ class WorkspaceService:
                 self._listed[sid] = kept
                 if len(self._listed) > LISTED_KEPT:
                     self._listed.pop(next(iter(self._listed)), None)
-        held = "true" if self.locker.is_held(sid) else "false"
         return (f'{kept[3]}, "age_seconds": {round(now - kept[1], 1)!r}, '
-                f'"idle_seconds": {round(now - kept[2], 1)!r}, "locked": {held}}}')
+                f'"idle_seconds": {round(now - kept[2], 1)!r}, "locked": {"true" if held else "false"}}}')
