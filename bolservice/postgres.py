@@ -401,6 +401,17 @@ class PostgresBackend:
                 "AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND objsubid = 1)",
                 (unsigned >> 32, unsigned & 0xFFFF_FFFF)).fetchone()[0]
 
+    def held(self, sids: list[str]) -> set[str]:
+        """Which of ``sids`` some request holds now: ``is_held`` for a page of a listing in
+        one query (the locks held at once are few; a page's ids are many)."""
+        wanted = {lock_key(validate_sid(sid)) & 0xFFFF_FFFF_FFFF_FFFF: sid for sid in sids}
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT classid::bigint, objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND objsubid = 1").fetchall()
+        return {wanted[key] for high, low in rows if (key := high << 32 | low) in wanted}
+
     def known(self) -> list[str]:
         return []  # nothing is kept per sid: an advisory lock exists only while held
 
@@ -566,6 +577,9 @@ class PostgresBackend:
             return {"store_reachable": self.reachable()}  # the pool may only be busy
         except (psycopg.Error, PoolClosed):
             return {"store_reachable": False}
+
+    def figures(self) -> dict[str, float]:
+        return {}  # the server's own disk is its operator's to watch
 
     # -- the listing ------------------------------------------------------------------
 

@@ -312,6 +312,16 @@ def terminate_holders(dsn: str, sid: str) -> int:
             (unsigned >> 32, unsigned & 0xFFFF_FFFF)).fetchall())
 
 
+def test_the_locks_held_among_a_page_of_ids_are_found_in_one_query(pg_hosts):
+    first, second = pg_hosts(), pg_hosts()
+
+    async def some_held():
+        async with first.locker.hold("held-1"), second.locker.hold("held-2"):
+            return second.locker.held(["held-1", "free-1", "held-2", "free-2"])
+    assert run(some_held()) == {"held-1", "held-2"}
+    assert first.locker.held(["held-1", "held-2"]) == set()
+
+
 def test_a_holder_whose_session_is_killed_cannot_publish(pg_hosts):
     first, second = pg_hosts(), pg_hosts()
     run(make_workspace(first, "cut", {"pdf": b"before"}))
