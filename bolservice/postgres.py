@@ -188,7 +188,11 @@ class PostgresBackend:
             "keepalives_interval": 1, "keepalives_count": 3,
             "tcp_user_timeout": int(lock_bound * 1000),
         }
-        self._create_schema()
+        self._schema_made = False
+        try:
+            self._create_schema()
+        except StoreUnavailable as error:  # an instance starts while the server is down
+            log.warning("%s; the schema is made at the first request that reaches it", error)
         check = ConnectionPool.check_connection  # a connection the server dropped is replaced
         self._pool = ConnectionPool(dsn, kwargs=self._connect, min_size=1, max_size=pool_size,
                                     check=check, name="bolservice-store", open=False)
@@ -198,12 +202,16 @@ class PostgresBackend:
         self._locks.open(wait=False)
 
     def _create_schema(self) -> None:
+        """The schema and its tables, made once by whichever process gets there first."""
+        if self._schema_made:
+            return
         try:
             with psycopg.connect(self.dsn, **self._connect) as conn, conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", _SCHEMA_LOCK)  # one creator at a time
                 conn.execute(_SCHEMA)
         except psycopg.OperationalError as error:
             raise StoreUnavailable(f"the PostgreSQL store cannot be reached: {error}") from error
+        self._schema_made = True
 
     def close(self) -> None:
         self._pulse.stop()
@@ -240,6 +248,7 @@ class PostgresBackend:
     def _get(self, pool: ConnectionPool, deadline: float) -> psycopg.Connection | None:
         """A connection of ``pool`` by ``deadline``, else None (all of them in use); the
         server down is StoreUnavailable at once, not at the deadline."""
+        self._create_schema()
         while True:
             try:
                 return pool.getconn(timeout=max(0.05, min(deadline - time.monotonic(), self.PROBE_EVERY)))

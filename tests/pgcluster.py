@@ -12,8 +12,8 @@ Without PostgreSQL the tests that need it are skipped, saying why, unless
 where a cluster that cannot start is a failure; set to a ``postgresql://`` address, the
 tests use that server instead of starting one (and skip the ones that restart it).
 
-``python -m tests.pgcluster hold DSN SID BOUND`` is the other process the fencing tests
-pause: it holds a workspace's lock and commits when told (see ``holder``).
+``python -m tests.pgcluster hold DSN|ROOT SID BOUND`` is the other process the fencing
+tests pause or kill: it holds a workspace's lock and commits when told (see ``holder``).
 """
 
 from __future__ import annotations
@@ -219,25 +219,32 @@ def postgres_cluster(postgres_server) -> Cluster:
     return postgres_server.cluster
 
 
-def holder(dsn: str, sid: str, bound: float) -> None:
-    """Hold ``sid``'s lock in this process, for the tests that pause it (SIGSTOP).
+def holder(store: str, sid: str, bound: float) -> None:
+    """Hold ``sid``'s lock in this process, for the tests that pause or kill its holder.
 
-    Prints ``held`` once it holds the lock, then waits for a line on stdin and commits a
-    file ``note`` holding that line under the lease; prints ``committed``, or ``lost`` and
-    the error's class if the commit was refused.
+    ``store`` is a ``postgresql://`` address, or the root of a disk store. Prints ``held``
+    once it holds the lock, then waits for a line on stdin and commits a file ``note``
+    holding that line under the lease; prints ``committed``, or ``lost`` and the error's
+    class if the commit was refused.
     """
     from bolservice.backend import LeaseLost, StoreUnavailable
-    from bolservice.postgres import PostgresBackend
+    from bolservice.composer import compose
+    from bolservice.config import Settings
 
-    backend = PostgresBackend(dsn, lock_bound=bound, pool_size=1, lock_pool_size=2)
+    if store.startswith(("postgresql://", "postgres://")):
+        backend = compose(Settings(store=store, lock_bound=bound))
+    else:
+        backend = compose(Settings(root=Path(store)))
 
     async def run() -> None:
         async with backend.locker.hold(sid, timeout=10) as lease:
-            manifest = backend.store.manifest(sid) or backend.store.create(lease)
+            manifest = await asyncio.to_thread(backend.store.manifest, sid)
+            if manifest is None:
+                manifest = await asyncio.to_thread(backend.store.create, lease)
             print("held", flush=True)
             line = await asyncio.to_thread(sys.stdin.readline)
             try:
-                backend.store.commit(lease, manifest, {"note": line.strip().encode()})
+                await asyncio.to_thread(backend.store.commit, lease, manifest, {"note": line.strip().encode()})
             except (LeaseLost, StoreUnavailable) as error:
                 print("lost", type(error).__name__, flush=True)
             else:
@@ -246,11 +253,12 @@ def holder(dsn: str, sid: str, bound: float) -> None:
     try:
         asyncio.run(run())
     finally:
-        backend.close()
+        if hasattr(backend, "close"):
+            backend.close()
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["hold"] and len(sys.argv) == 5:
         holder(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     else:
-        sys.exit("usage: python -m tests.pgcluster hold DSN SID BOUND")
+        sys.exit("usage: python -m tests.pgcluster hold DSN|ROOT SID BOUND")

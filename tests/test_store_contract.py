@@ -23,7 +23,7 @@ import pytest
 from bolservice.backend import LeaseLost, LockTimeout, StoreUnavailable
 from bolservice.config import Settings
 from bolservice.workspace import listed
-from tests.pgcluster import postgres_cluster, postgres_dsn, postgres_server  # noqa: F401  (fixtures)
+from tests.pgcluster import postgres_cluster, postgres_dsn  # noqa: F401  (fixtures; postgres_server is conftest's)
 
 REPO = Path(__file__).resolve().parent.parent
 BOUND = 2.0  # the PostgreSQL lock's bound in these tests, in seconds
@@ -39,19 +39,21 @@ def hosts(request, tmp_path):
         except ImportError:
             pytest.skip("disk backend not yet behind backend.py")
 
+        make_store = str(tmp_path / "workspaces")
+
         def make(lock_timeout: float = 10.0):
-            return compose(Settings(root=tmp_path / "workspaces", lock_timeout=lock_timeout))
+            return compose(Settings(root=Path(make_store), lock_timeout=lock_timeout))
     else:
         from bolservice.postgres import PostgresBackend
 
-        dsn = request.getfixturevalue("postgres_dsn")
+        dsn = make_store = request.getfixturevalue("postgres_dsn")
 
         def make(lock_timeout: float = 10.0, lock_bound: float = BOUND):
             backend = PostgresBackend(dsn, lock_timeout=lock_timeout, lock_bound=lock_bound, pool_size=2,
                                       lock_pool_size=4)
             made.append(backend)
             return backend
-    make.kind = request.param
+    make.kind, make.store = request.param, make_store
     yield make
     for backend in made:
         backend.close()
@@ -229,6 +231,33 @@ def test_a_busy_lock_times_out_after_the_wait(hosts):
     assert 0.8 <= run(wait()) < 2.5
 
 
+def start_holder(store: str, sid: str, bound: float = BOUND) -> subprocess.Popen:
+    """Another process holding ``sid``'s lock (tests/pgcluster.py ``holder``), once it says so."""
+    holder = subprocess.Popen([sys.executable, "-m", "tests.pgcluster", "hold", store, sid, str(bound)],
+                              cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_killed_holder_releases_its_lock_at_once(hosts):
+    other = hosts()
+    run(make_workspace(other, "killed", {"pdf": b"before"}))
+    holder = start_holder(hosts.store, "killed", bound=60)  # freed by its death, not by the bound
+    try:
+        assert other.locker.is_held("killed")
+    finally:
+        holder.kill()
+        holder.wait()
+
+    async def proceed():
+        started = time.monotonic()
+        async with other.locker.hold("killed", timeout=5):
+            return time.monotonic() - started
+    assert run(proceed()) < 5
+    manifest = other.store.manifest("killed")
+    assert set(manifest.files) == {"pdf"} and other.store.read(manifest, "pdf") == b"before"
+
+
 def test_listing_pages_prefixes_and_counts(hosts):
     host = hosts()
     ids = [f"{prefix}{number:03d}" for prefix in ("a-", "ab", "b_") for number in range(100)]
@@ -345,12 +374,12 @@ def test_a_holder_whose_session_is_killed_cannot_publish(pg_hosts):
 
 
 def test_a_holder_that_keeps_its_heartbeat_keeps_its_lock_past_the_bound(pg_hosts):
-    first, second = pg_hosts(lock_bound=1.0), pg_hosts()
+    first, second = pg_hosts(lock_bound=1.5), pg_hosts()
     run(make_workspace(first, "steady", {}))
 
     async def hold_long():
         async with first.locker.hold("steady") as lease:
-            await asyncio.sleep(2.5)  # idle on the server's side for 2.5 bounds but for the heartbeat
+            await asyncio.sleep(3.5)  # idle on the server's side for over two bounds but for the heartbeat
             with pytest.raises(LockTimeout):
                 async with second.locker.hold("steady", timeout=0.2):
                     pass
@@ -361,10 +390,8 @@ def test_a_holder_that_keeps_its_heartbeat_keeps_its_lock_past_the_bound(pg_host
 
 def test_a_paused_holder_loses_its_lock_past_the_bound_and_cannot_publish(pg_hosts):
     other = pg_hosts()
-    holder = subprocess.Popen([sys.executable, "-m", "tests.pgcluster", "hold", pg_hosts.dsn, "paused", str(BOUND)],
-                              cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = start_holder(pg_hosts.dsn, "paused")
     try:
-        assert holder.stdout.readline().strip() == "held"
         os.kill(holder.pid, signal.SIGSTOP)
 
         async def proceed():
