@@ -33,6 +33,7 @@ keep instances × workers × that under the server's ``max_connections``.
 from __future__ import annotations
 
 import asyncio
+import collections
 import errno
 import functools
 import hashlib
@@ -180,6 +181,10 @@ class PostgresBackend:
         self._local: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Lock] = {}
         self._waiters: dict[tuple[asyncio.AbstractEventLoop, str], int] = {}
         self._scratch: tuple[int, Path] | None = None
+        # Connections out of each pool, and those made outside them (see _get).
+        self._out: collections.Counter[str] = collections.Counter()
+        self._direct_conns: set[psycopg.Connection] = set()
+        self._counting = threading.Lock()
         self._connect = {
             "autocommit": True, "connect_timeout": max(1, round(connect_timeout)),
             "application_name": "bolservice",
@@ -224,18 +229,27 @@ class PostgresBackend:
 
     def reachable(self) -> bool:
         """Whether the server accepts a new connection now (not one of the pools')."""
+        conn = self._direct()
+        if conn is not None:
+            conn.close()
+        return conn is not None
+
+    def _direct(self) -> psycopg.Connection | None:
+        """A new connection outside the pools, or None if the server does not take one."""
         try:
-            with psycopg.connect(self.dsn, **{**self._connect, "connect_timeout": 2}) as conn:
-                conn.execute("SELECT 1")
-            return True
+            conn = psycopg.connect(self.dsn, **{**self._connect, "connect_timeout": 2})
+            conn.execute("SELECT 1")
+            return conn
         except psycopg.Error:
-            return False
+            return None
 
     @contextmanager
     def _reading(self) -> Iterator[psycopg.Connection]:
         """A connection of the read pool; whatever fails on the server's side is
         StoreUnavailable (a full disk, ENOSPC)."""
         conn = self._get(self._pool, time.monotonic() + self.connect_timeout)
+        if conn is None:
+            raise StoreUnavailable("the PostgreSQL store gave no connection in time")
         try:
             yield conn
         except psycopg.errors.DiskFull as error:
@@ -243,24 +257,48 @@ class PostgresBackend:
         except (psycopg.OperationalError, psycopg.InterfaceError) as error:
             raise StoreUnavailable(f"the PostgreSQL store failed: {error}") from error
         finally:
-            self._pool.putconn(conn)
+            self._put(self._pool, conn)
 
     def _get(self, pool: ConnectionPool, deadline: float) -> psycopg.Connection | None:
-        """A connection of ``pool`` by ``deadline``, else None (all of them in use); the
-        server down is StoreUnavailable at once, not at the deadline."""
+        """A connection of ``pool`` by ``deadline``, else None (all of them in use). The
+        server down is StoreUnavailable at once, not at the deadline. After an outage the
+        pool waits longer and longer between its attempts to reconnect; while it has no
+        connection to give and fewer than its size are out, a connection is made here."""
         self._create_schema()
         while True:
             try:
-                return pool.getconn(timeout=max(0.05, min(deadline - time.monotonic(), self.PROBE_EVERY)))
+                conn = pool.getconn(timeout=max(0.05, min(deadline - time.monotonic(), self.PROBE_EVERY)))
             except PoolClosed as error:
                 raise StoreUnavailable("the PostgreSQL store is closed") from error
             except PoolTimeout:
-                if not self.reachable():
-                    raise StoreUnavailable("the PostgreSQL store cannot be reached") from None
-                if time.monotonic() >= deadline:
-                    if pool is self._pool:
-                        raise StoreUnavailable("the PostgreSQL store gave no connection in time") from None
+                conn = None
+                with self._counting:
+                    busy = self._out[pool.name] >= pool.max_size
+                if not busy:  # the pool cannot connect
+                    conn = self._direct()
+                    if conn is None:
+                        raise StoreUnavailable("the PostgreSQL store cannot be reached") from None
+                    with self._counting:
+                        self._direct_conns.add(conn)
+                elif time.monotonic() >= deadline:
                     return None
+            if conn is not None:
+                with self._counting:
+                    self._out[pool.name] += 1
+                return conn
+
+    def _put(self, pool: ConnectionPool, conn: psycopg.Connection) -> None:
+        with self._counting:
+            self._out[pool.name] -= 1
+            direct = conn in self._direct_conns
+            self._direct_conns.discard(conn)
+        if direct:
+            conn.close()
+            return
+        try:
+            pool.putconn(conn)
+        except PoolClosed:
+            conn.close()
 
     @contextmanager
     def _writing(self, lease: object, sid: str) -> Iterator[tuple[PgLease, psycopg.Connection]]:
@@ -396,10 +434,7 @@ class PostgresBackend:
                                      "set_config('idle_in_transaction_session_timeout', '0', false)")
             except psycopg.Error:
                 pass
-            try:
-                self._locks.putconn(session.conn)
-            except PoolClosed:
-                session.conn.close()
+            self._put(self._locks, session.conn)
 
     def is_held(self, sid: str) -> bool:
         unsigned = lock_key(validate_sid(sid)) & 0xFFFF_FFFF_FFFF_FFFF

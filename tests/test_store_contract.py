@@ -413,14 +413,20 @@ def test_a_paused_holder_loses_its_lock_past_the_bound_and_cannot_publish(pg_hos
 
 
 def test_an_outage_is_store_unavailable_and_afterwards_everything_works(pg_hosts, postgres_cluster):
+    from bolservice.postgres import PostgresBackend
+
     first, second = pg_hosts(), pg_hosts()
     run(make_workspace(first, "steady", {"pdf": b"before"}))
+    empty, late = postgres_cluster.database(), []
 
     async def through_an_outage():
         async with first.locker.hold("steady") as lease:
             manifest = first.store.manifest("steady")
             postgres_cluster.stop()
             try:
+                late.append(PostgresBackend(empty, lock_bound=BOUND))  # an instance starting now
+                with pytest.raises(StoreUnavailable):
+                    late[0].store.manifest("steady")
                 for read in (lambda: first.store.manifest("steady"), first.listing.page, first.listing.count,
                              lambda: first.locker.is_held("steady"), lambda: first.store.read(manifest, "pdf")):
                     with pytest.raises(StoreUnavailable):
@@ -433,6 +439,9 @@ def test_an_outage_is_store_unavailable_and_afterwards_everything_works(pg_hosts
                 assert first.store.checks() == {"store_reachable": False}
             finally:
                 postgres_cluster.start_again()
+            started = time.monotonic()  # the pools' reconnection, backing off, is not waited for
+            assert first.store.read(first.store.manifest("steady"), "pdf") == b"before"
+            assert time.monotonic() - started < 2
             # The restart ended the holder's session: its lock is gone, and so is its right to write.
             with pytest.raises(LeaseLost):
                 first.store.commit(lease, manifest, {"pdf": b"after"})
@@ -442,3 +451,8 @@ def test_an_outage_is_store_unavailable_and_afterwards_everything_works(pg_hosts
     assert first.store.checks() == {"store_reachable": True}
     assert first.store.read(first.store.manifest("steady"), "pdf") == b"afterwards"
     assert not first.locker.is_held("steady") and first.listing.count() == 1
+    try:  # the instance that started during the outage made its tables once it could
+        run(make_workspace(late[0], "later", {"pdf": b"made"}))
+        assert late[0].store.read(late[0].store.manifest("later"), "pdf") == b"made"
+    finally:
+        late[0].close()
