@@ -76,6 +76,18 @@ CREATE TABLE IF NOT EXISTS bolservice.workspaces (
     manifest bytea NOT NULL
 );
 CREATE INDEX IF NOT EXISTS workspaces_by_updated ON bolservice.workspaces (updated);
+-- How many workspaces there are, kept by the inserts and deletes themselves: the listing
+-- says it with every page, and counting 50,000 rows took 8 ms where a page takes 0.3.
+CREATE TABLE IF NOT EXISTS bolservice.counts (name text PRIMARY KEY, value bigint NOT NULL);
+INSERT INTO bolservice.counts SELECT 'workspaces', count(*) FROM bolservice.workspaces ON CONFLICT DO NOTHING;
+CREATE OR REPLACE FUNCTION bolservice.count_workspaces() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE bolservice.counts SET value = value + CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END
+        WHERE name = 'workspaces';
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER counted AFTER INSERT OR DELETE ON bolservice.workspaces
+    FOR EACH ROW EXECUTE FUNCTION bolservice.count_workspaces();
 CREATE TABLE IF NOT EXISTS bolservice.files (
     sid text COLLATE "C" NOT NULL,
     name text COLLATE "C" NOT NULL,
@@ -638,6 +650,8 @@ class PostgresBackend:
         return [(sid, str(generation), bytes(data)) for sid, generation, data in rows]
 
     def count(self, prefix: str = "") -> int:
+        if not prefix:
+            return self._one("SELECT value FROM bolservice.counts WHERE name = 'workspaces'", ())[0]
         row = self._one("SELECT count(*) FROM bolservice.workspaces WHERE sid >= %s AND sid < %s",
                         (prefix, prefix + _ABOVE_ANY_ID))
         return row[0]

@@ -304,6 +304,16 @@ def test_listing_pages_prefixes_and_counts(hosts):
     (sid, stamp, data), = listing.page(prefix="ab050")
     assert stamp != stamps["ab050"] and "csv" in listed(data)[0].files
 
+    other = hosts()
+
+    async def clear_some():  # two hosts at once, each its own ids
+        async def clear(host, sid):
+            async with host.locker.hold(sid) as lease:
+                await asyncio.to_thread(host.store.delete, lease)
+        await asyncio.gather(*(clear(other if number % 2 else host, f"b_{number:03d}") for number in range(40)))
+    run(clear_some())
+    assert listing.count() == other.listing.count() == 260 and listing.count("b_") == 60
+
 
 def test_one_janitor_leads_at_a_time(hosts):
     first, second = hosts(), hosts()
