@@ -20,14 +20,16 @@ How it keeps backend.py's promises:
   three times a bound. A process that stops (paused, partitioned) misses them: the server
   ends its session, the lock is free for others, and the paused holder's write after it
   resumes is refused. A write never uses COPY, whose wait for data is not idle time.
-- The listing is a query on the workspace table, in id order, at the cost of its page.
+- The listing is a query on the workspace table, in id order, at the cost of its page;
+  the number of all workspaces is a row that the inserts and deletes keep (a trigger).
 - Anything the server cannot answer raises ``StoreUnavailable``; a full disk on the server
   is an ``OSError`` with ENOSPC, as the directory's is.
 
 Connections: ``pool_size`` for reads and listings and ``lock_pool_size`` for held locks,
 per process. A hold waiting for a connection of the lock pool counts that wait in its
 lock wait (a 409 past it). A process opens at most the sum of both (4 + 16 by default):
-keep instances × workers × that under the server's ``max_connections``.
+keep instances × workers × that under the server's ``max_connections``. Make the backend
+in the process that uses it: its pools and its heartbeat thread do not survive a fork.
 """
 
 from __future__ import annotations
