@@ -5,7 +5,9 @@ Run by `make test-scaleout`, which installs nginx if it is missing; not part of 
 
 from __future__ import annotations
 
+import re
 import shutil
+import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server import Server, free_port
+from tests.server import Server, children, free_port
 from tests.test_api import new_sid
 from tests.test_integration import bol_and_sheet, merged_csv, workflow
 
@@ -23,18 +25,34 @@ CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
 
 
 class Proxy:
-    """The shipped nginx.conf, pointed at the test's instances and run in the foreground."""
+    """A shipped nginx configuration (deploy/nginx.conf unless told), pointed at the test's
+    instances and run in the foreground; ``reload`` points it at others while it runs."""
 
-    def __init__(self, directory: Path, upstreams: list[Server]) -> None:
+    def __init__(self, directory: Path, upstreams: list[Server], config: Path = CONFIG,
+                 show_upstream: bool = False) -> None:
         assert shutil.which("nginx"), "nginx is not installed: run `make test-scaleout`, which installs it"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        text = CONFIG.read_text().replace("listen 127.0.0.1:8080", f"listen 127.0.0.1:{self.port}")
-        for shipped, server in zip(("127.0.0.1:8001", "127.0.0.1:8002"), upstreams, strict=True):
-            text = text.replace(f"server {shipped}", f"server 127.0.0.1:{server.port}")
+        self.config = config
+        # An X-Upstream header naming the instance that answered, for the tests to read.
+        self.show_upstream = show_upstream
         self.directory = directory
         (directory / "logs").mkdir(parents=True)
-        (directory / "nginx.conf").write_text(text)
+        self._write(upstreams)
+
+    def _write(self, upstreams: list[Server]) -> None:
+        text = self.config.read_text().replace("listen 127.0.0.1:8080", f"listen 127.0.0.1:{self.port}")
+        # The shipped upstream lines (127.0.0.1:8001, :8002, ...) become one per instance,
+        # each with the options of the first.
+        shipped = re.findall(r"^( *)server 127\.0\.0\.1:80\d\d(.*)$", text, re.MULTILINE)
+        assert shipped, f"no upstream server 127.0.0.1:80NN in {self.config}"
+        indent, options = shipped[0]
+        lines = "".join(f"{indent}server 127.0.0.1:{server.port}{options}\n" for server in upstreams)
+        text = re.sub(r"(^ *server 127\.0\.0\.1:80\d\d.*\n)+", lambda _: lines, text, count=1, flags=re.MULTILINE)
+        if self.show_upstream:
+            text = text.replace("location / {",
+                                "location / {\n            add_header X-Upstream $upstream_addr always;")
+        (self.directory / "nginx.conf").write_text(text)
 
     def __enter__(self) -> Proxy:
         self.process = subprocess.Popen(
@@ -49,6 +67,20 @@ class Proxy:
             except httpx.TransportError:
                 time.sleep(0.1)
         raise RuntimeError((self.directory / "logs" / "error.log").read_text())
+
+    def reload(self, upstreams: list[Server], seconds: float = 120) -> None:
+        """Point nginx at ``upstreams`` (SIGHUP) and return once its old workers are gone,
+        so that no request is sent to an instance left out any longer."""
+        old = set(children(self.process.pid))
+        self._write(upstreams)
+        self.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            now = set(children(self.process.pid))
+            if now and not now & old:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"nginx kept its old workers: {(self.directory / 'logs' / 'error.log').read_text()}")
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()
