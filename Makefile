@@ -104,7 +104,7 @@ lock: $(VENV)/.installed-uv
 # docs/BENCHMARKS.md. Each fails if one of its targets is missed; the service, fairness,
 # listing and crowd benchmarks start their own 2-worker servers.
 # Every benchmark runs, whichever misses a target; the target fails at the end, naming them.
-BENCHES = parse_memory engines corpus service fairness listing crowd
+BENCHES = parse_memory engines corpus service fairness listing crowd shared_store
 bench: $(VENV)/.installed-test
 	@missed=""; for bench in $(BENCHES); do \
 		echo "== bench.$$bench"; $(BIN)/python -m bench.$$bench || missed="$$missed bench.$$bench"; \
