@@ -14,9 +14,11 @@ instances (engine ``auto``): one on a disk root, one or two on the cluster. Over
 - ``/debug-sessions?limit=100`` and a page by prefix at 1,000 and at 50,000 workspaces
   on PostgreSQL. The workspaces are made in this process through the backend's face
   (``bench.listing.fill``: the lock held, ``create``, a ``commit`` of small files for the
-  roles a PDF upload leaves), 16 at a time: the same calls /new-session and /upload make,
-  without 49,000 parses and the HTTP around them, which would take an hour on two cores
-  and measure nothing the listing reads. No row is written by hand;
+  roles a PDF upload leaves), 16 at a time: the same store calls /new-session and /upload
+  make, without 49,000 parses and the HTTP around them, which would take the better part
+  of an hour on two cores and measure nothing the listing reads. No row is written by
+  hand. Beside each page, its two reads of the store timed in-process (the count of all,
+  the page);
 - 16 clients repeating the workflow, each on its own workspace: workflows a second on
   one disk instance, one PostgreSQL instance, and two PostgreSQL instances sharing the
   store with every step of every workflow going to the other instance than the step
