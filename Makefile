@@ -57,8 +57,10 @@ test-browser: $(VENV)/.installed-browser
 # their own (tests/pgcluster.py: its own directory, socket and port, removed afterwards),
 # installing Debian's postgresql when missing; there, PostgreSQL that does not start is a
 # failure. `make test` runs them too where PostgreSQL is installed, and skips them without.
+# The failure tests (tests/test_shared_store.py) put nginx in front of the instances: it is
+# installed when missing, as test-scaleout does.
 .PHONY: test-postgres
-POSTGRES_TESTS := tests/test_store_contract.py
+POSTGRES_TESTS := tests/test_store_contract.py tests/test_shared_store.py
 # The HTTP suite again, its server two instances on one PostgreSQL store taking the
 # requests in turn (tests/conftest.py --shared-store).
 SHARED_HTTP_TESTS := tests/test_api.py tests/test_old_routes.py tests/test_integration.py \
@@ -66,6 +68,7 @@ SHARED_HTTP_TESTS := tests/test_api.py tests/test_old_routes.py tests/test_integ
 test-postgres: $(VENV)/.installed-test
 	$(BIN)/python -c 'import sys, tests.pgcluster as c; sys.exit(c.binaries() is None)' || { \
 	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
+	command -v nginx >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nginx-light; }
 	BOLSERVICE_TEST_POSTGRES=required $(BIN)/pytest -q $(POSTGRES_TESTS)
 	BOLSERVICE_TEST_POSTGRES=required $(BIN)/pytest -q --shared-store $(SHARED_HTTP_TESTS)
 
