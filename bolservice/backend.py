@@ -85,7 +85,9 @@ class Store(Protocol):
 
     def commit(self, lease: Lease, manifest: Manifest, new_files: Mapping[str, Path | bytes]) -> Manifest:
         """Publish ``new_files`` by role (a Path is a scratch file, moved or copied in) and
-        a manifest naming them, then drop the files it no longer names."""
+        a manifest naming them, then drop the files it no longer names. A lease of another
+        workspace is the caller's mistake (ValueError). A lease whose lock is gone: LeaseLost,
+        or StoreUnavailable when the store is down or was restarted since the lock was taken."""
 
     def delete(self, lease: Lease) -> bool:
         """Remove the workspace; False if there was none."""
@@ -94,7 +96,8 @@ class Store(Protocol):
         """Remove what a crashed write left behind."""
 
     def read(self, manifest: Manifest, role: str) -> bytes:
-        """The bytes of the file the manifest names for ``role``."""
+        """The bytes of the file the manifest names for ``role``; FileNotFoundError if a
+        later commit replaced it since the manifest was read (read under the lock)."""
 
     def scratch(self, suffix: str = "") -> AbstractContextManager[Path]:
         """A local file for a request body or a job's input, removed after the block."""
