@@ -66,6 +66,7 @@ class Proxy:
                     return self
             except httpx.TransportError:
                 time.sleep(0.1)
+        self.__exit__(None, None, None)
         raise RuntimeError((self.directory / "logs" / "error.log").read_text())
 
     def reload(self, upstreams: list[Server], seconds: float = 120) -> None:

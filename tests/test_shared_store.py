@@ -49,12 +49,13 @@ def long_upload(pages: int = 40, number: str = "L1") -> bytes:
 def start(stack: contextlib.ExitStack, directory: Path, dsn: str, names: tuple[str, ...],
           settings: dict) -> list[Server]:
     """Instances named ``names`` on the store ``dsn``, started at once, each stopped when
-    ``stack`` closes (an instance a test killed or stopped already, too)."""
+    ``stack`` closes: one a test killed or stopped already, and one that did not start in
+    time, too."""
     servers = [Server(directory / name / "workspaces", workers=2, store=dsn, **settings) for name in names]
     with ThreadPoolExecutor(len(servers)) as pool:
         started = [pool.submit(server.__enter__) for server in servers]
-    for server, future in zip(servers, started, strict=True):
-        if future.exception() is None:
+    for server in servers:
+        if server.process is not None:
             stack.push(server.__exit__)
     for future in started:
         future.result()
