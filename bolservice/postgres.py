@@ -116,6 +116,7 @@ class _Session:
         self.conn = conn
         self.lock = threading.Lock()
         self.lost = False  # the heartbeat or a write found the session gone
+        self.server_started = None  # the server's start time when the lock was taken
         self.done = False  # given back to the pool: nothing may use it again
 
     def ping(self) -> None:
@@ -324,7 +325,7 @@ class PostgresBackend:
         session = lease.session
         with session.lock:
             if session.lost or session.done:
-                self._lost(sid)
+                self._lost(sid, session)
             try:
                 with session.conn.transaction():
                     yield lease, session.conn
@@ -334,13 +335,24 @@ class PostgresBackend:
                 if not (session.conn.broken or session.conn.closed):
                     raise StoreUnavailable(f"the PostgreSQL store failed: {error}") from error
                 session.lost = True
-                self._lost(sid, error)
+                self._lost(sid, session, error)
 
-    def _lost(self, sid: str, error: Exception | None = None) -> None:
-        """Refuse a write whose lease's session is gone: the store is down (StoreUnavailable,
-        what the web layer answers 503), or the lock was lost to others (LeaseLost)."""
-        if not self.reachable():
+    def _lost(self, sid: str, session: _Session, error: Exception | None = None) -> None:
+        """Refuse a write whose lease's session is gone. The store is down, or restarted
+        since the lock was taken (another start time): StoreUnavailable, what the web layer
+        answers 503. The same server ended the session (the bound, or killed): the lock was
+        lost to others, LeaseLost."""
+        conn = self._direct()
+        if conn is None:
             raise StoreUnavailable("the PostgreSQL store cannot be reached; nothing was written") from error
+        try:
+            started = conn.execute("SELECT pg_postmaster_start_time()").fetchone()[0]
+        except psycopg.Error:
+            started = None
+        finally:
+            conn.close()
+        if started is None or started != session.server_started:
+            raise StoreUnavailable("the PostgreSQL store restarted under this request; nothing was written") from error
         raise LeaseLost(f"the lock of workspace {short_sid(sid)} was lost with its session; "
                         "nothing was written") from error
 
@@ -418,10 +430,11 @@ class PostgresBackend:
             try:
                 if first:  # the bound applies from now until the lock is given back
                     bound = f"{int(self.bound * 1000)}ms"
-                    return session.conn.execute(
+                    *_, session.server_started, got = session.conn.execute(
                         "SELECT set_config('idle_session_timeout', %s, false), "
-                        "set_config('idle_in_transaction_session_timeout', %s, false), pg_try_advisory_lock(%s)",
-                        (bound, bound, key)).fetchone()[2]
+                        "set_config('idle_in_transaction_session_timeout', %s, false), "
+                        "pg_postmaster_start_time(), pg_try_advisory_lock(%s)", (bound, bound, key)).fetchone()
+                    return got
                 return session.conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
             except psycopg.Error as error:
                 raise StoreUnavailable(f"the PostgreSQL store failed while waiting for a lock: {error}") from error

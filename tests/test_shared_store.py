@@ -378,10 +378,6 @@ def test_postgresql_restarted_mid_request_changes_nothing_and_frees_the_lock(res
     assert restarted["last"].content == restarted["newer_csv"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "postgres.py's _lost answers LeaseLost (409 workspace_busy, 'lost the workspace's lock to "
-    "another') when the lock's session was ended by the server's restart and the server is "
-    "back by the time the request writes; API.md: the store down is 503 unhealthy"))
 def test_postgresql_restarted_mid_request_answers_503_unhealthy(restarted):
     answer = restarted["upload"]
     assert answer.status_code in (200, 503), (answer.status_code, answer.text[:300])

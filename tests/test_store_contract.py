@@ -383,6 +383,21 @@ def test_a_holder_whose_session_is_killed_cannot_publish(pg_hosts):
     assert not first.locker.is_held("cut")
 
 
+def test_a_restart_under_a_holder_refuses_its_write_as_the_stores_failure(pg_hosts, postgres_cluster):
+    host = pg_hosts()
+    run(make_workspace(host, "restarted", {"pdf": b"before"}))
+
+    async def restart_under():
+        async with host.locker.hold("restarted") as lease:
+            manifest = host.store.manifest("restarted")
+            postgres_cluster.restart()
+            with pytest.raises(StoreUnavailable):
+                host.store.commit(lease, manifest, {"pdf": b"after"})
+    run(restart_under())
+    assert host.store.read(host.store.manifest("restarted"), "pdf") == b"before"
+    assert not host.locker.is_held("restarted")
+
+
 def test_a_holder_that_keeps_its_heartbeat_keeps_its_lock_past_the_bound(pg_hosts):
     first, second = pg_hosts(lock_bound=1.5), pg_hosts()
     run(make_workspace(first, "steady", {}))
@@ -452,8 +467,9 @@ def test_an_outage_is_store_unavailable_and_afterwards_everything_works(pg_hosts
             started = time.monotonic()  # the pools' reconnection, backing off, is not waited for
             assert first.store.read(first.store.manifest("steady"), "pdf") == b"before"
             assert time.monotonic() - started < 2
-            # The restart ended the holder's session: its lock is gone, and so is its right to write.
-            with pytest.raises(LeaseLost):
+            # The restart ended the holder's session: its lock is gone, and so is its right to
+            # write, refused as the store's failure, not as a lock lost to another.
+            with pytest.raises(StoreUnavailable):
                 first.store.commit(lease, manifest, {"pdf": b"after"})
             async with second.locker.hold("steady", timeout=5) as other:
                 second.store.commit(other, second.store.manifest("steady"), {"pdf": b"afterwards"})
