@@ -43,7 +43,6 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -57,6 +56,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from .backend import LeaseLost, LockTimeout, StoreUnavailable
+from .processes import left_by_stopped_process, process_tag
 from .workspace import Manifest, listed, short_sid, validate_sid
 
 CHUNK = 1024 * 1024
@@ -622,7 +622,7 @@ class PostgresBackend:
     def _scratch_directory(self) -> Path:
         pid = os.getpid()
         if self._scratch is None or self._scratch[0] != pid:
-            directory = _scratch_root() / f"{socket.gethostname()}-{pid}"
+            directory = _scratch_root() / process_tag(pid)
             directory.mkdir(parents=True, mode=0o700, exist_ok=True)
             self._scratch = (pid, directory)
         return self._scratch[1]
@@ -633,8 +633,7 @@ class PostgresBackend:
         if not root.is_dir():
             return removed
         for entry in os.scandir(root):
-            host, _, pid = entry.name.rpartition("-")
-            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+            if left_by_stopped_process(entry.name):
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed.append(entry.path)
         return removed
@@ -706,13 +705,3 @@ def _chunks(content: Path | bytes) -> Iterator[bytes]:
 
 def _scratch_root() -> Path:
     return Path(tempfile.gettempdir()) / f"bolservice-scratch-{os.getuid()}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -20,7 +20,6 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import tempfile
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from .backend import Lease
 from .index import WorkspaceIndex, manifest_stamp
+from .processes import left_by_stopped_process, process_tag
 from .workspace import MANIFEST, SID_PATTERN, Manifest, listed, short_sid, validate_sid
 
 # Service directories under the root; a leading dot keeps them out of the sid namespace.
@@ -70,7 +70,7 @@ class WorkspaceStore:
             (self.root / name).mkdir(parents=True, exist_ok=True)
         # Each process stages in its own directory, named by host and pid, so a sweep can
         # tell a crashed process's leftovers from a live one's uploads.
-        self.staging = self.root / STAGING / _process_tag(os.getpid())
+        self.staging = self.root / STAGING / process_tag(os.getpid())
         self.staging.mkdir(exist_ok=True)
         self.index = WorkspaceIndex(self.root)
 
@@ -79,8 +79,7 @@ class WorkspaceStore:
         what was removed, relative to the root."""
         removed = []
         for entry in os.scandir(self.root / STAGING):
-            host, _, pid = entry.name.rpartition("-")
-            if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+            if left_by_stopped_process(entry.name):
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed.append(os.path.relpath(entry.path, self.root))
         for entry in os.scandir(self.root / TRASH):
@@ -313,20 +312,6 @@ class WorkspaceStore:
         for entry in os.scandir(directory):
             if entry.name not in keep:
                 Path(entry.path).unlink(missing_ok=True)
-
-
-def _process_tag(pid: int) -> str:
-    return f"{socket.gethostname()}-{pid}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _fsync_file(path: Path) -> None:

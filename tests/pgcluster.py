@@ -35,6 +35,8 @@ from pathlib import Path
 
 import pytest
 
+from bolservice.processes import alive
+
 ENV = "BOLSERVICE_TEST_POSTGRES"
 PREFIX = "bolservice-pg-"
 INSTALL_HINT = "`make test-postgres` installs Debian's postgresql and runs them"
@@ -143,22 +145,12 @@ def remove_abandoned() -> None:
             owner = int(Path(directory, "owner").read_text())
         except (OSError, ValueError):
             continue
-        if _alive(owner):
+        if alive(owner):
             continue
         pidfile = Path(directory, "data", "postmaster.pid")
         with contextlib.suppress(OSError, ValueError):
             os.kill(int(pidfile.read_text().split()[0]), signal.SIGQUIT)  # an immediate stop
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Server:
