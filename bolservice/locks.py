@@ -16,6 +16,7 @@ from pathlib import Path
 import filelock
 
 from .backend import LockTimeout
+from .turns import Turns
 from .workspace import validate_sid
 
 # The janitor's lock file: one janitor at a time among the processes sharing the root.
@@ -47,8 +48,7 @@ class FileLocker:
     def __init__(self, directory: Path, timeout: float) -> None:
         self.directory = directory
         self.timeout = timeout
-        self._local: dict[str, asyncio.Lock] = {}
-        self._waiters: dict[str, int] = {}
+        self._turns = Turns()
 
     def _path(self, sid: str) -> Path:
         return self.directory / f"{validate_sid(sid)}.lock"
@@ -59,24 +59,13 @@ class FileLocker:
         timeout = self.timeout if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        local = self._local.setdefault(sid, asyncio.Lock())
-        self._waiters[sid] = self._waiters.get(sid, 0) + 1
-        try:
+        async with self._turns.turn(sid, timeout):
+            shared = filelock.FileLock(path, thread_local=False)
+            await self._acquire(shared, deadline)
             try:
-                await asyncio.wait_for(local.acquire(), timeout)
-            except TimeoutError:
-                raise LockTimeout() from None
-            try:
-                shared = filelock.FileLock(path, thread_local=False)
-                await self._acquire(shared, deadline)
-                try:
-                    yield FileLease(sid)
-                finally:
-                    shared.release()
+                yield FileLease(sid)
             finally:
-                local.release()
-        finally:
-            self._forget(sid)
+                shared.release()
 
     async def _acquire(self, shared: filelock.FileLock, deadline: float) -> None:
         loop = asyncio.get_running_loop()
@@ -91,13 +80,6 @@ class FileLocker:
             await asyncio.sleep(pause)
             pause = min(pause * 2, self.POLL_MAX)
 
-    def _forget(self, sid: str) -> None:
-        """Drop a sid's asyncio lock once nobody waits on it, so the map stays small."""
-        self._waiters[sid] -= 1
-        if self._waiters[sid] == 0:
-            del self._waiters[sid]
-            del self._local[sid]
-
     def retire(self, sid: str) -> None:
         self._path(sid).unlink(missing_ok=True)
 
@@ -110,8 +92,7 @@ class FileLocker:
         return {sid for sid in sids if self.is_held(sid)}
 
     def is_held(self, sid: str) -> bool:
-        local = self._local.get(sid)
-        if local is not None and local.locked():
+        if self._turns.taken(sid):
             return True
         try:
             # A plain string path: support listings ask this of thousands of sids at once.

@@ -48,7 +48,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -56,7 +56,8 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from .backend import LeaseLost, LockTimeout, StoreUnavailable
-from .processes import left_by_stopped_process, process_tag
+from .processes import left_by_stopped_process, process_tag, scratch_file
+from .turns import Turns
 from .workspace import Manifest, listed, short_sid, validate_sid
 
 CHUNK = 1024 * 1024
@@ -193,8 +194,7 @@ class PostgresBackend:
         # pool apart, so that they never delay the calls that give connections back.
         self._executor = ThreadPoolExecutor(lock_pool_size + 2, thread_name_prefix="bolservice-pg-lock")
         self._borrowers = ThreadPoolExecutor(2 * lock_pool_size, thread_name_prefix="bolservice-pg-wait")
-        self._local: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Lock] = {}
-        self._waiters: dict[tuple[asyncio.AbstractEventLoop, str], int] = {}
+        self._turns = Turns()
         self._scratch: tuple[int, Path] | None = None
         # Connections out of each pool, and those made outside them (see _get).
         self._out: collections.Counter[str] = collections.Counter()
@@ -364,26 +364,12 @@ class PostgresBackend:
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         # Requests of this process on one sid queue here, without a connection each.
-        local_key = (asyncio.get_running_loop(), sid)
-        local = self._local.setdefault(local_key, asyncio.Lock())
-        self._waiters[local_key] = self._waiters.get(local_key, 0) + 1
-        try:
+        async with self._turns.turn((asyncio.get_running_loop(), sid), timeout):
+            lease = await self._take(sid, deadline)
             try:
-                await asyncio.wait_for(local.acquire(), timeout)
-            except TimeoutError:
-                raise LockTimeout() from None
-            try:
-                lease = await self._take(sid, deadline)
-                try:
-                    yield lease
-                finally:
-                    await self._in_thread(self._give_back, lease.session)
+                yield lease
             finally:
-                local.release()
-        finally:
-            self._waiters[local_key] -= 1
-            if self._waiters[local_key] == 0:
-                del self._waiters[local_key], self._local[local_key]
+                await self._in_thread(self._give_back, lease.session)
 
     async def _in_thread(self, function, *args):
         """Run a blocking call on the locker's threads; one already begun runs to its end."""
@@ -607,17 +593,10 @@ class PostgresBackend:
                                                   f"its {role}")
         return b"".join(chunk for chunk, in chunks)
 
-    @contextmanager
-    def scratch(self, suffix: str = "") -> Iterator[Path]:
+    def scratch(self, suffix: str = "") -> AbstractContextManager[Path]:
         """A local temporary file, in this process's directory under the system's temporary
         directory; removed after the block."""
-        fd, name = tempfile.mkstemp(dir=self._scratch_directory(), suffix=suffix)
-        os.close(fd)
-        path = Path(name)
-        try:
-            yield path
-        finally:
-            path.unlink(missing_ok=True)
+        return scratch_file(self._scratch_directory(), suffix)
 
     def _scratch_directory(self) -> Path:
         pid = os.getpid()

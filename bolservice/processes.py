@@ -1,10 +1,14 @@
-"""Which process left a file behind: scratch directories are named by host and pid, so a
-sweep can tell a stopped process's leftovers from a live one's work."""
+"""Scratch files, and which process left them: scratch directories are named by host and
+pid, so a sweep can tell a stopped process's leftovers from a live one's work."""
 
 from __future__ import annotations
 
 import os
 import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 
 def process_tag(pid: int) -> str:
@@ -26,3 +30,15 @@ def alive(pid: int) -> bool:
     except PermissionError:  # another user's process, alive
         return True
     return True
+
+
+@contextmanager
+def scratch_file(directory: Path, suffix: str = "") -> Iterator[Path]:
+    """A fresh empty file in ``directory``, removed after the block (if still there)."""
+    fd, name = tempfile.mkstemp(dir=directory, suffix=suffix)
+    os.close(fd)
+    path = Path(name)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)

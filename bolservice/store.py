@@ -23,13 +23,13 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from .backend import Lease
 from .index import WorkspaceIndex, manifest_stamp
-from .processes import left_by_stopped_process, process_tag
+from .processes import left_by_stopped_process, process_tag, scratch_file
 from .workspace import MANIFEST, SID_PATTERN, Manifest, listed, short_sid, validate_sid
 
 # Service directories under the root; a leading dot keeps them out of the sid namespace.
@@ -294,16 +294,9 @@ class WorkspaceStore:
         return [entry.name for entry in os.scandir(self.root)
                 if entry.is_dir(follow_symlinks=False) and SID_PATTERN.fullmatch(entry.name)]
 
-    @contextmanager
-    def scratch(self, suffix: str = "") -> Iterator[Path]:
+    def scratch(self, suffix: str = "") -> AbstractContextManager[Path]:
         """A fresh path under the root (so it can be moved into a workspace), removed after use."""
-        fd, name = tempfile.mkstemp(dir=self.staging, suffix=suffix)
-        os.close(fd)
-        path = Path(name)
-        try:
-            yield path
-        finally:
-            path.unlink(missing_ok=True)
+        return scratch_file(self.staging, suffix)
 
     @staticmethod
     def _remove_unlisted(directory: Path, listed) -> None:
