@@ -1,11 +1,13 @@
 """PDF → Extraction, with a choice of text engine.
 
 ``pdfplumber`` is the reference reading; ``pdfium`` reads the same lines about ten times
-faster; ``auto`` reads with pdfium and keeps no doubtful reading: every invoice that has
-any warning at all, page-level or invoice-level, has all its pages re-read with pdfplumber,
-and so has every page that belongs to no invoice and every page the pdfium reader itself
-doubts (it holds something that reader cannot vouch to read as pdfplumber does). If pdfium
-finds no invoice at all, pdfplumber reads the whole file.
+faster; ``auto`` reads with pdfium and keeps no reading in doubt: pdfplumber reads again
+every page the pdfium reader itself doubts (it holds something that reader cannot vouch to
+read as pdfplumber does), every page that belongs to no invoice, and every page of an
+invoice with a warning a misreading could cause. A warning that says only that the BOL
+lacks an optional part (no totals line, no cube) re-reads nothing, unless the page prints
+what looks like that part. If pdfium finds no invoice at all, pdfplumber reads the
+whole file (docs/ENGINE.md).
 """
 
 from __future__ import annotations
@@ -82,9 +84,17 @@ def _parsed(pages: Iterable[PageText], numbers: Iterable[int] | None = None) -> 
             for number, page in zip(count(1) if numbers is None else numbers, pages))
 
 
+# What a BOL may simply lack. A misreading that loses a totals line or a cube leaves a
+# trace on its page (a line under the table that is not a row, a TOTAL among the rows, a
+# figure where the cube would be): such a page is read again (``absent_part_traced``).
+ABSENT_PARTS = frozenset({"computed_totals", "no_cube"})
+
+
 def _doubtful_pages(extraction: Extraction, pages: list[PageParse]) -> set[int]:
-    """Every page of an invoice with a warning, and every page with a warning of its own."""
-    warned = {warning.page for warning in extraction.warnings}
+    """Every page of an invoice with a warning a misreading could cause, and every page
+    with such a warning of its own."""
+    warned = {warning.page for warning in extraction.warnings if warning.code not in ABSENT_PARTS}
+    warned |= {page.number for page in pages if page.absent_part_traced}
     if None in warned:
         return {page.number for page in pages}
     invoices = {page.invoice for page in pages if page.number in warned and page.invoice is not None}

@@ -24,6 +24,7 @@ TWO_DECIMALS = re.compile(rf"{_INT}\.\d\d")
 _INVOICE = re.compile(r"BILL\s*OF\s*LADING\s*([A-Za-z]\d+)\b", re.IGNORECASE)
 _HEADER_WORDS = ("CARTONS", "STYLE", "PIECES")
 _TOTALS_MARK = re.compile(r"TOTAL\s*CARTONS", re.IGNORECASE)
+_TOTALS_TRACE = re.compile(r"TOTAL|WGT", re.IGNORECASE)
 _SHIPPING_MARK = re.compile(r"SHIPPING\s*INSTRUCTIONS\s*:", re.IGNORECASE)
 _TOTALS = re.compile(
     rf"({_INT})\s*TOTAL\s*CARTONS\s*({_INT})\s*TOTAL\s*PIECES.*?WGT\s*({_INT}(?:\.\d+)?)",
@@ -54,6 +55,10 @@ class PageParse:
     cube: str | None = None
     warnings: list[ReportWarning] = field(default_factory=list)
     scanned: bool = False
+    # The page lacks its totals line or its cube, yet prints what looks like one: a TOTAL
+    # or WGT in the table, a figure below it where the cube would be. A misreading that
+    # loses either part leaves such a trace; a BOL printed without it does not.
+    absent_part_traced: bool = False
 
 
 def parse_row(line: str) -> tuple[str, str, str, str] | None:
@@ -118,6 +123,10 @@ def parse_page(number: int, lines: list[str], *, scanned: bool = False) -> PageP
             floor = index
     if shipping is not None:
         page.cube = _scan_cube(page, lines, shipping, floor)
+    totals_traced = page.totals is None and any(map(_TOTALS_TRACE.search, lines[start:shipping]))
+    cube_traced = (page.cube is None and (shipping is not None or page.totals is not None)
+                   and _has_figure(lines[floor + 1:shipping]))
+    page.absent_part_traced = totals_traced or cube_traced
     return page
 
 
@@ -168,6 +177,10 @@ def _scan_cube(page: PageParse, lines: list[str], shipping: int, floor: int) -> 
             if TWO_DECIMALS.fullmatch(token):
                 return None if _too_long(page, lines[index], (token,)) else plain(token)
     return None
+
+
+def _has_figure(lines: list[str]) -> bool:
+    return any(any(c.isdigit() for c in line) for line in lines if not _NON_ROW.fullmatch(line.strip()))
 
 
 def _too_long(page: PageParse, line: str, numbers: Iterable[str]) -> bool:
