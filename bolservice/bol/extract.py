@@ -91,14 +91,28 @@ ABSENT_PARTS = frozenset({"computed_totals", "no_cube"})
 
 
 def _doubtful_pages(extraction: Extraction, pages: list[PageParse]) -> set[int]:
-    """Every page of an invoice with a warning a misreading could cause, and every page
-    with such a warning of its own."""
-    warned = {warning.page for warning in extraction.warnings if warning.code not in ABSENT_PARTS}
-    warned |= {page.number for page in pages if page.absent_part_traced}
-    if None in warned:
+    """Every page that shows what a misreading could cause, and every page of its invoice:
+    a warning other than an absent part's, a trace of an absent part, or weights printed
+    with different numbers of decimals."""
+    suspect = {warning.page for warning in extraction.warnings if warning.code not in ABSENT_PARTS}
+    if None in suspect:
         return {page.number for page in pages}
-    invoices = {page.invoice for page in pages if page.number in warned and page.invoice is not None}
-    return warned | {page.number for page in pages if page.invoice in invoices}
+    suspect |= {page.number for page in pages if page.absent_part_traced}
+    invoices = {page.invoice for page in pages if page.number in suspect and page.invoice is not None}
+    invoices |= _ragged_weights(pages)
+    return suspect | {page.number for page in pages if page.invoice in invoices}
+
+
+def _ragged_weights(pages: list[PageParse]) -> set[str]:
+    """Invoices whose weights (rows and totals) are printed with different numbers of
+    decimals. A BOL prints a column in one format; a digit lost or doubled at a weight's
+    end changes it and the weight as the CSV writes it, but not the totals check."""
+    places: dict[str, set[int]] = {}
+    for page in pages:
+        if page.invoice is not None:
+            weights = [row.weight for row in page.rows] + ([page.totals.weight] if page.totals else [])
+            places.setdefault(page.invoice, set()).update(len(weight.partition(".")[2]) for weight in weights)
+    return {invoice for invoice, found in places.items() if len(found) > 1}
 
 
 def _rereadable(source: PdfSource) -> PdfSource:

@@ -27,7 +27,7 @@ _TOTALS_MARK = re.compile(r"TOTAL\s*CARTONS", re.IGNORECASE)
 _TOTALS_TRACE = re.compile(r"TOTAL|WGT", re.IGNORECASE)
 _SHIPPING_MARK = re.compile(r"SHIPPING\s*INSTRUCTIONS\s*:", re.IGNORECASE)
 _TOTALS = re.compile(
-    rf"({_INT})\s*TOTAL\s*CARTONS\s*({_INT})\s*TOTAL\s*PIECES.*?WGT\s*({_INT}(?:\.\d+)?)",
+    rf"({_INT})\s*TOTAL\s*CARTONS\s*({_INT})\s*TOTAL\s*PIECES.*?WGT\s*({_INT}(?:\.\d+)?)(?![,.]?\d)",
     re.IGNORECASE,
 )
 # The CSV goes into Excel, which keeps 15 significant digits: a longer figure would change
