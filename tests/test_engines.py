@@ -3,6 +3,8 @@ identical parse results; scans are named; auto keeps no doubtful reading."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -221,9 +223,11 @@ def test_a_blank_page_is_not_called_a_scan():
 
 def test_auto_rereads_an_invoice_whose_only_warning_is_invoice_level(monkeypatch):
     """A misreading that doubles characters (`TOTATALCARTONS`) turns the totals line into a
-    row; the only warning left is the invoice-level "no totals line".
+    row; the only warning left is the invoice-level "no totals line", which alone re-reads
+    nothing.
 
-    auto must re-read that invoice with pdfplumber and serve its reading, not the wrong one.
+    The TOTAL left among the rows is the trace: auto must re-read that invoice with
+    pdfplumber and serve its reading, not the wrong one.
     """
     from bolservice.bol import extract
     from bolservice.bol.pdffile import PageText
@@ -294,3 +298,113 @@ def test_auto_reads_with_pdfplumber_what_pdfium_cannot_read():
         extract_pdf(data, engine="pdfium")
     assert extract_pdf(data, engine="auto") == extract_pdf(data, engine="pdfplumber")
     assert [row.style for row in extract_pdf(data).rows] == ["ST1001"]
+
+
+def reading_counter(monkeypatch) -> list[int]:
+    """The page numbers pdfplumber is asked to read, in the order asked."""
+    from bolservice.bol import extract
+
+    pdfplumber, asked = extract.READERS["pdfplumber"], []
+
+    def counting(source, *, max_pages=None, pages=None):
+        asked.extend(sorted(pages) if pages is not None else ["all"])
+        yield from pdfplumber(source, max_pages=max_pages, pages=pages)
+
+    monkeypatch.setitem(extract.READERS, "pdfplumber", counting)
+    return asked
+
+
+# Invoices as real BOLs print them: with a cube and totals, without a cube, without a totals
+# line, without either.
+LACKING_PARTS = [BolInvoice("A1", items(3), rows_per_page=2, cube="1,045.60"), BolInvoice("B2", items(2, "RS"), cube=None),
+                 BolInvoice("C3", items(2, "CT"), totals=None), BolInvoice("D4", items(2, "DX"), totals=None, cube=None)]
+
+
+def test_auto_reads_a_bol_that_lacks_cubes_and_totals_lines_once(monkeypatch):
+    """No cube and no totals line are what the BOL prints, not what pdfium misread: auto
+    serves pdfium's reading, which is pdfplumber's, without reading any page again."""
+    data = build_bol(LACKING_PARTS)
+    reference = extract_pdf(data, engine="pdfplumber")
+    assert sorted({w.code for w in reference.warnings}) == ["computed_totals", "no_cube"]
+    asked = reading_counter(monkeypatch)
+    assert extract_pdf(data, engine="auto") == reference
+    assert asked == []
+
+
+def seen_by_no_check(line: str, index: int, page: int) -> bool:
+    """Whether a character is one whose misreading keeps every line's shape, which only the
+    reader's proof covers (docs/ENGINE.md): the invoice number, a style, a cube's digits
+    before its decimal point, a row's figures on an invoice without a totals line (page 4
+    here, invoice C3)."""
+    from bolservice.bol.parse import is_cube_line, parse_row
+
+    invoice = re.search(r"BILL OF LADING (\S+)", line)
+    if invoice is not None:
+        return index >= invoice.start(1)
+    if parse_row(line) is not None:
+        style = re.match(r"\S+ (\S+)", line)
+        return style.start(1) <= index < style.end(1) or page == 4
+    return is_cube_line(line) and index < line.index(".")
+
+
+MISREADINGS = {
+    "a dropped character or a merged word": lambda line, i: line[:i] + line[i + 1:],
+    "a doubled character": lambda line, i: line[:i + 1] + line[i:],
+    "a word split in two": lambda line, i: line[:i] + " " + line[i:],
+}
+
+
+@pytest.mark.parametrize("misreading", MISREADINGS)
+def test_a_misreading_anywhere_a_check_can_see_sends_its_page_to_pdfplumber(monkeypatch, misreading):
+    """pdfium's reading mutated one character at a time, everywhere on every page of a BOL
+    with and without cubes and totals lines: every mutation that changes the outcome is
+    caught by a warning or a trace, and auto serves pdfplumber's reading of that page."""
+    from bolservice.bol import extract
+    from bolservice.bol.pdffile import PageText
+
+    data = build_bol(LACKING_PARTS[:3])
+    pdfium, pdfplumber = list(pdfium_pages(data)), list(read_pdf_pages(data))
+    reference = extract_pdf(data, engine="pdfplumber")
+    mutate, mutated, asked = MISREADINGS[misreading], [], []
+
+    def misread(source, *, max_pages=None, pages=None):
+        return (PageText(lines) for number, lines in enumerate(mutated, 1) if pages is None or number in pages)
+
+    def reread(source, *, max_pages=None, pages=None):
+        asked.extend(sorted(pages))
+        return (pdfplumber[number - 1] for number in sorted(pages))
+
+    monkeypatch.setitem(extract.READERS, "pdfium", misread)
+    monkeypatch.setitem(extract.READERS, "pdfplumber", reread)
+    changed = 0
+    for number, page in enumerate(pdfium, 1):
+        for row, line in enumerate(page.lines):
+            for index in range(len(line)):
+                if seen_by_no_check(line, index, number):
+                    continue
+                mutated[:] = [list(each.lines) for each in pdfium]
+                mutated[number - 1][row] = mutate(line, index)
+                if outcome(data, "pdfium") == reference:
+                    continue  # a misreading the BOL does not notice (a letter of an address)
+                changed += 1
+                asked.clear()
+                assert outcome(data, "auto") == reference, (number, mutated[number - 1][row])
+                assert number in asked, (number, mutated[number - 1][row])
+    assert changed > 200
+
+
+def test_auto_equals_pdfplumber_on_every_hostile_pdf():
+    """Every hostile PDF but one: a page box that is not PDF syntax (`1e30`), which pdfminer
+    cannot read (pdfplumber refuses the file) and pdfium reads past; the box plays no part
+    in the page's lines, and auto serves them (docs/ENGINE.md)."""
+    from bolservice.bol import UnreadablePdfError
+    from tests.test_hostile import CORPUS as HOSTILE
+
+    pdfs = {name: request["files"]["file"][1] for name, ((path, request), _, _) in HOSTILE.items()
+            if path == "/upload" and "file" in request.get("files", {}) and request["files"]["file"][1]}
+    unreadable_box = pdfs.pop("a page box of [0 0 1e30 1e30]")
+    assert len(pdfs) >= 12
+    for name, data in pdfs.items():
+        assert outcome(data, "auto", max_pages=2000) == outcome(data, "pdfplumber", max_pages=2000), name
+    assert outcome(unreadable_box, "pdfplumber") is UnreadablePdfError
+    assert [row.style for row in extract_pdf(unreadable_box).rows] == ["ST1001"]

@@ -181,6 +181,19 @@ def test_unreadable_totals_line_is_reported_and_sums_are_used():
     assert codes(extraction) == ["unreadable_totals", "computed_totals"]
 
 
+@pytest.mark.parametrize("weight", ["30,0000.00", "30,000.000,5", "30,000.00.5", "30,000.1.00"])
+def test_a_totals_weight_that_runs_on_into_digits_is_not_read_as_its_start(weight):
+    """`WGT 30,0000.00` is not 30,000 and a stray `0.00`: no part of it is taken."""
+    page = parse_page(1, CONTRACT_PAGE[1:4] + [f"10 TOTAL CARTONS 120 TOTAL PIECES TOTAL VOL / WGT {weight}"])
+    assert page.totals is None
+    assert [w.code for w in page.warnings] == ["unreadable_totals"]
+
+
+def test_a_totals_weight_ends_at_its_figure():
+    page = parse_page(1, CONTRACT_PAGE[1:4] + ["10 TOTAL CARTONS 120 TOTAL PIECES TOTAL VOL / WGT 30.00, LBS 1"])
+    assert page.totals is not None and page.totals.weight == "30.00"
+
+
 def test_pdf_without_any_invoice_is_an_error():
     with pytest.raises(NoInvoiceError, match="no invoice found") as raised:
         extract_pdf(render([[text_line("QUARTERLY REPORT 2026")]]))

@@ -5,7 +5,7 @@ modes of OCR layers, turned and mirrored text, rotated pages, shifted media boxe
 fake bold, fonts of every kind (standard 14 with their own widths, TrueType with and without
 /ToUnicode, Type0/Identity-H, Type3, fonts known only by name), spacing operators, odd
 Unicode. On each page the pdfium reader gives pdfplumber's lines or marks the page doubtful,
-so that ``auto`` reads it again with pdfplumber. What it can neither read alike nor notice is
+so that ``auto`` reads it again with pdfplumber, and ``auto`` parses the file as pdfplumber does. What it can neither read alike nor notice is
 listed in docs/ENGINE.md; those cases are not here.
 """
 
@@ -16,6 +16,7 @@ import io
 import pypdfium2
 import pytest
 
+from bolservice.bol import BolInputError, extract_pdf
 from bolservice.bol.pdfium_reader import pdfium_pages
 from bolservice.bol.plumber_reader import read_pdf_pages
 from tests import tricky_pdfs as t
@@ -165,6 +166,15 @@ def test_pdfium_reads_pdfplumbers_lines_or_says_it_doubts_them(name):
     assert len(reading) == len(reference)
     for number, (mine, theirs) in enumerate(zip(reading, reference), 1):
         assert mine.lines == theirs.lines or mine.doubtful, f"page {number}"
+    assert outcome(data) == outcome(data, engine="pdfplumber", readings=reference)
+
+
+def outcome(data: bytes, **options):
+    """The parse, or the kind of input error it ends in."""
+    try:
+        return extract_pdf(data, **options)
+    except BolInputError as error:
+        return type(error)
 
 
 def test_pages_read_in_one_batch_read_as_each_alone():
