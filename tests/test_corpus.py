@@ -1,5 +1,6 @@
 """The corpus of real producers' BOLs (tests/corpus/): every engine's CSV is the expected
-one, and the pdfium engine's lines are pdfplumber's, page for page, line for line."""
+one, in process and from the service with its default engine, and the pdfium engine's
+lines are pdfplumber's, page for page, line for line."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 from bolservice.bol import ENGINES, extract_pdf, extraction_records, pdfium_pages, read_pdf_pages, write_bol_csv
 from tests.corpus import corpus_cases, producer_of
+from tests.server import Server
 
 CASES = {name: (pdf, csv) for name, pdf, csv in corpus_cases()}
 
@@ -36,3 +38,24 @@ def test_every_engine_writes_the_expected_csv(name, engine):
     pdf, csv = CASES[name]
     written = write_bol_csv(extraction_records(extract_pdf(pdf, engine=engine)))
     assert written == csv.read_bytes().decode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def default_engine_client(tmp_path_factory):
+    """A served bolservice with the engine every user runs (the suite's other servers
+    read with pdfplumber, for their timing)."""
+    with Server(tmp_path_factory.mktemp("corpus") / "workspaces", pdf_engine="auto") as server, \
+            server.client() as client:
+        yield client
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_service_serves_the_expected_csv(default_engine_client, name):
+    pdf, csv = CASES[name]
+    sid = f"corpus-{name}"[:64]
+    upload = default_engine_client.post("/upload", params={"_sid": sid},
+                                        files={"file": (f"{name}.pdf", pdf.read_bytes(), "application/pdf")})
+    assert upload.status_code == 200, upload.text
+    download = default_engine_client.get("/download-bol", params={"_sid": sid})
+    assert download.status_code == 200
+    assert download.content == csv.read_bytes()
