@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .errors import (
     BolInputError,
+    DamagedPageError,
     EncryptedPdfError,
     MissingColumnsError,
     NoInvoiceError,
@@ -32,7 +33,7 @@ from .pdfium_reader import pdfium_page_count, pdfium_pages
 from .plumber_reader import read_pdf_pages
 
 __all__ = [
-    "BOL_COLUMNS", "ENGINES", "BolInputError", "EncryptedPdfError", "Extraction", "Invoice",
+    "BOL_COLUMNS", "ENGINES", "BolInputError", "DamagedPageError", "EncryptedPdfError", "Extraction", "Invoice",
     "MergeResult", "MissingColumnsError", "NoInvoiceError", "NoMatchError", "NotAPdfError", "NumberTooLongError",
     "NotASpreadsheetError", "PageText", "PdfRow", "PdfSource", "ReportWarning", "ScannedPdfError", "Spreadsheet",
     "TooManyPagesError", "UnreadablePdfError", "UnreadableSpreadsheetError",

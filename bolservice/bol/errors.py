@@ -40,6 +40,19 @@ class UnreadablePdfError(UnusableContentError):
     code = "unreadable_pdf"
 
 
+class DamagedPageError(UnreadablePdfError):
+    """A page whose dictionary or contents is missing, or that the page tree's count leaves
+    out: readers would skip it or read it blank, so the CSV would lack its rows."""
+
+    def __init__(self, page: int, damage: str) -> None:
+        super().__init__(f"page {page} of the PDF is damaged ({damage}), so its rows cannot be read; "
+                         "export the BOL again from the system that made it")
+        self.page, self.damage = page, damage
+
+    def __reduce__(self) -> tuple:  # it crosses from the pool's processes
+        return type(self), (self.page, self.damage)
+
+
 class EncryptedPdfError(UnusableContentError):
     code = "encrypted_pdf"
 
