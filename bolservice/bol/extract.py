@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import count
 
-from .errors import UnreadablePdfError, UnusableContentError
+from .errors import DamagedPageError, UnreadablePdfError, UnusableContentError
 from .model import Extraction
 from .parse import PageParse, assemble, parse_page
 from .pdffile import PageText, PdfSource
@@ -33,13 +33,16 @@ ENGINES = ("auto", *sorted(READERS))
 def first_reading(source: PdfSource, *, engine: str = "auto", max_pages: int | None = None,
                   pages: Collection[int] | None = None) -> list[PageText]:
     """The pages' first reading, in page order: ``engine``'s; for auto, pdfium's, or
-    pdfplumber's where pdfium cannot read the file (a damaged page tree). A long PDF
-    can be read in page ranges by several processes, and the readings joined for
-    ``extract_pdf``."""
+    pdfplumber's where pdfium cannot read the file (a page tree that names itself). A
+    damaged page is refused by every engine: pdfplumber would read past it, without its
+    rows. A long PDF can be read in page ranges by several processes, and the readings
+    joined for ``extract_pdf``."""
     _check(engine)
     if engine == "auto":
         try:
             return list(READERS["pdfium"](source, max_pages=max_pages, pages=pages))
+        except DamagedPageError:
+            raise
         except UnreadablePdfError:  # pdfium is stricter with damage than the reference is
             engine = "pdfplumber"
     return list(READERS[engine](source, max_pages=max_pages, pages=pages))

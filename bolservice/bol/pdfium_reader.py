@@ -35,7 +35,7 @@ import numpy as np
 from . import pdfium_calls as calls
 from .errors import BolInputError, UnreadablePdfError
 from .lines import Char, PageChars, codes_of, is_space, pages_lines
-from .pdffile import PageText, PdfSource, check_page_count, checked_stream
+from .pdffile import PageText, PdfSource, check_page_count, check_page_tree, checked_stream
 from .pdfium_placing import Known, Placement, Turn
 
 # A batch of pages read together: at most so many pages, and no more once they hold so
@@ -66,9 +66,11 @@ def pdfium_pages(source: PdfSource, *, max_pages: int | None = None,
     """Each page's lines, in page order; with ``pages`` (page numbers from 1), only those
     pages'. Pages are read a batch at a time (``_BATCH_PAGES``, ``_BATCH_CHARS``), so
     that the steps whose cost does not depend on how much a page holds, most of them, are
-    taken once a batch rather than once a page."""
+    taken once a batch rather than once a page. A damaged page is refused before any is
+    read (``check_page_tree``): pdfium would fail to load it, read it blank or miss it."""
     with checked_stream(source) as stream, calls.Document(source, stream) as document:
         check_page_count(document.pages, max_pages)
+        check_page_tree(stream, max_pages)
         known, sweeps = Known(), calls.Sweeps.of_this_thread()
         batch: list[_LoadedPage] = []
         try:

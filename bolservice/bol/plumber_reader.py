@@ -13,14 +13,10 @@ from pdfplumber.page import Page
 from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from .errors import UnreadablePdfError
-from .pdffile import PageText, PdfSource, check_page_count, checked_stream, unreadable
+from .pdffile import PDFMINER_ERRORS, PageText, PdfSource, check_page_count, check_page_tree, checked_stream, unreadable
 
-
-# pdfminer meets malformed content with whatever Python raises where it stumbles (a
-# keyword where a number should be, a short array): any of these means the reference
-# reader cannot read the file.
-_READING_ERRORS = (PdfminerException, PSException, MalformedPDFException, TypeError, ValueError, KeyError,
-                   IndexError, AttributeError, ZeroDivisionError, OverflowError, RecursionError, AssertionError)
+# Any of these means the reference reader cannot read the file.
+_READING_ERRORS = (PdfminerException, MalformedPDFException, *PDFMINER_ERRORS)
 
 
 def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None,
@@ -32,7 +28,8 @@ def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None,
     every decoded content stream, so memory would grow with the page count. Instead the
     document cache is off and each page is built, read and closed in turn (fonts stay
     cached in the resource manager, so speed is unchanged). Raises the engine's input
-    errors for anything that is not a readable PDF.
+    errors for anything that is not a readable PDF, and for a damaged page
+    (``check_page_tree``), which pdfminer would skip or read blank.
     """
     with checked_stream(source) as stream:
         try:
@@ -41,6 +38,7 @@ def read_pdf_pages(source: PdfSource, *, max_pages: int | None = None,
             pdf = pdfplumber.open(stream)
             pdf.doc.caching = False
             check_page_count(_declared_page_count(pdf.doc), max_pages)
+            check_page_tree(stream, max_pages)
             for number, page_object in enumerate(PDFPage.create_pages(pdf.doc), 1):
                 check_page_count(number, max_pages)
                 if pages is not None and number not in pages:
