@@ -284,7 +284,7 @@ class _Objects:
         if number is not None:
             return int(number)
         if array is not None:
-            return [ref and PDFObjRef(self.doc, int(ref)) for ref in _REF_OR_NULL.findall(array)]
+            return [PDFObjRef(self.doc, int(ref)) if ref else None for ref in _REF_OR_NULL.findall(array)]
         return None
 
 
