@@ -130,3 +130,90 @@ def looping_page_tree_pdf() -> bytes:
     pdf = plain_bol_pdf(BOL_LINES)
     kids = re.search(rb"(\d+) 0 obj\s*<<\s*/Count 1 /Kids \[ (\d+) 0 R \]", pdf)
     return pdf[:kids.start(2)] + kids.group(1).rjust(len(kids.group(2))) + pdf[kids.end(2):]
+
+
+def pdf_objects(pdf: bytes) -> tuple[bytes, dict[int, bytes], bytes]:
+    """A PDF with one classic cross-reference table (as reportlab writes it) taken apart:
+    what precedes the first object, each object's body (between ``obj`` and ``endobj``)
+    by number, and the trailer dictionary."""
+    xref = int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
+    table = re.match(rb"xref\s+0 (\d+)\s+", pdf[xref:])
+    entries = pdf[xref + table.end():xref + table.end() + 20 * int(table.group(1))]
+    offsets = {number: int(entries[20 * number:20 * number + 10]) for number in range(1, int(table.group(1)))
+               if entries[20 * number + 17:20 * number + 18] == b"n"}
+    ends = dict(zip(sorted(offsets.values()), [*sorted(offsets.values())[1:], xref]))
+    bodies = {number: pdf[offset:ends[offset]] for number, offset in offsets.items()}
+    bodies = {number: chunk[chunk.index(b"obj") + 3:chunk.rindex(b"endobj")] for number, chunk in bodies.items()}
+    trailer = pdf[pdf.index(b"trailer", xref):pdf.index(b"startxref", xref)]
+    return pdf[:min(offsets.values())], bodies, trailer
+
+
+def rewritten_pdf(pdf: bytes, changes: dict[int, bytes | None]) -> bytes:
+    """The PDF written anew, as a rewriting tool writes it: the objects in ``changes`` with
+    new bodies, or left out (None) with their cross-reference entries free."""
+    head, bodies, trailer = pdf_objects(pdf)
+    bodies = {**bodies, **changes}
+    size = int(re.search(rb"/Size (\d+)", trailer).group(1))
+    out, offsets = bytearray(head), {}
+    for number in sorted(number for number, body in bodies.items() if body is not None):
+        offsets[number] = len(out)
+        out += b"%d 0 obj%sendobj\n" % (number, bodies[number])
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    out += b"".join(b"%010d 00000 n \n" % offsets[number] if number in offsets else b"0000000000 00001 f \n"
+                    for number in range(1, size))
+    return bytes(out + trailer + b"startxref\n%d\n%%%%EOF\n" % xref)
+
+
+def page_tree(pdf: bytes) -> tuple[int, bytes, list[int]]:
+    """A reportlab PDF's page tree (one node): its number, its body and its kids' numbers."""
+    _, bodies, _ = pdf_objects(pdf)
+    number, body = next((number, body) for number, body in bodies.items() if b"/Type /Pages" in body)
+    kids = re.search(rb"/Kids \[([^\]]*)\]", body).group(1)
+    return number, body, [int(kid) for kid in re.findall(rb"(\d+) 0 R", kids)]
+
+
+def _page(pdf: bytes, page: int) -> tuple[int, bytes, int]:
+    """Page ``page``'s object number, its body and its content stream's number."""
+    number = page_tree(pdf)[2][page - 1]
+    body = pdf_objects(pdf)[1][number]
+    return number, body, int(re.search(rb"/Contents (\d+) 0 R", body).group(1))
+
+
+def _with_kid(pdf: bytes, page: int, kid: bytes) -> bytes:
+    """The PDF with page ``page``'s entry in the page tree's /Kids written as ``kid``."""
+    number, body, kids = page_tree(pdf)
+    return rewritten_pdf(pdf, {number: re.sub(rb"(?<!\d)%d 0 R" % kids[page - 1], kid, body)})
+
+
+def _with_contents(pdf: bytes, page: int, contents: bytes) -> bytes:
+    """The PDF with page ``page``'s /Contents written as ``contents`` (``%d``: its stream)."""
+    number, body, stream = _page(pdf, page)
+    written = contents.replace(b"%d", b"%d" % stream)
+    return rewritten_pdf(pdf, {number: body.replace(b"/Contents %d 0 R" % stream, written)})
+
+
+def _with_count(pdf: bytes, count: int) -> bytes:
+    number, body, _ = page_tree(pdf)
+    return rewritten_pdf(pdf, {number: re.sub(rb"/Count \d+", b"/Count %d" % count, body)})
+
+
+# How a broken rewriting tool leaves a page: each builder takes a PDF and the number of the
+# page to damage (for /Count, the first page the count gets wrong) and returns the PDF.
+DAMAGES = {
+    "null page dictionary": lambda pdf, page: rewritten_pdf(pdf, {_page(pdf, page)[0]: b" null "}),
+    "page dictionary left out": lambda pdf, page: rewritten_pdf(pdf, {_page(pdf, page)[0]: None}),
+    "kid naming no object": lambda pdf, page: _with_kid(pdf, page, b"%d 0 R" % (10 ** 6)),
+    "null kid": lambda pdf, page: _with_kid(pdf, page, b"null"),
+    "null contents": lambda pdf, page: rewritten_pdf(pdf, {_page(pdf, page)[2]: b" null "}),
+    "contents left out": lambda pdf, page: rewritten_pdf(pdf, {_page(pdf, page)[2]: None}),
+    "null in a contents array": lambda pdf, page: _with_contents(pdf, page, b"/Contents [ %d 0 R null ]"),
+    "contents array naming no object": lambda pdf, page: _with_contents(pdf, page, b"/Contents [ %d 0 R 999999 0 R ]"),
+    "count leaving pages out": lambda pdf, page: _with_count(pdf, page - 1),
+    "count of pages that are not there": lambda pdf, page: _with_count(pdf, page),
+}
+
+
+def without_contents(pdf: bytes, page: int) -> bytes:
+    """The PDF with page ``page`` blank as a producer writes it: no /Contents at all."""
+    return _with_contents(pdf, page, b"")
