@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test test-scaleout test-browser test-container screenshots bench fuzz examples clean lock
+.PHONY: run test test-scaleout test-browser test-libreoffice test-container screenshots bench fuzz examples clean lock
 
 # One stamp per install flavour, so `make run` never pulls the test tools. Every package
 # comes from a lock (requirements/*.lock: exact versions with their hashes, `make lock`),
@@ -52,6 +52,13 @@ INSTALL_CHROMIUM = command -v chromium >/dev/null || { $(SUDO) apt-get update -q
 test-browser: $(VENV)/.installed-browser
 	$(INSTALL_CHROMIUM)
 	$(BIN)/pytest -q tests/test_browser.py
+
+# The BOL workbook opened by a real spreadsheet program and written back as CSV
+# (tests/test_workbook.py): Debian's LibreOffice Calc when none is installed.
+test-libreoffice: $(VENV)/.installed-test
+	command -v soffice >/dev/null || { $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libreoffice-calc-nogui; }
+	$(BIN)/pytest -q tests/test_workbook.py
 
 # The PostgreSQL store's tests (tests/test_store_contract.py) on a throwaway cluster of
 # their own (tests/pgcluster.py: its own directory, socket and port, removed afterwards),

@@ -21,9 +21,11 @@ from .bol import (
     write_bol_csv,
 )
 from .bol.spreadsheet import Spreadsheet
+from .bol.workbook import bol_workbook
 from .config import MULTIPROCESS_DIR, PREFIX, Settings
 from .store import publish_bytes
 
+FORMATS = ("csv", "xlsx")
 UNUSABLE = 1  # an input could not be used; the reason is on stderr
 USAGE = 2  # the command line itself is wrong, as argparse reports it
 
@@ -48,9 +50,13 @@ def _parser() -> argparse.ArgumentParser:
                          help="the incoming spreadsheet (.csv, .xlsx, .xls) to merge")
     target = process.add_mutually_exclusive_group()
     target.add_argument("-o", "--output", type=Path, metavar="OUT.csv",
-                        help="write the CSV here instead of stdout (one PDF only)")
+                        help="write the CSV here instead of stdout (one PDF only); "
+                             "a name ending in .xlsx gets the Excel workbook")
     target.add_argument("--out-dir", type=Path, metavar="DIR",
-                        help="write <pdf name>.csv for each PDF into DIR")
+                        help="write <pdf name>.csv (or .xlsx) for each PDF into DIR")
+    process.add_argument("--format", choices=FORMATS, default=None,
+                         help="csv or xlsx, an Excel workbook with typed cells (default: the "
+                              "output's extension, else csv)")
     process.add_argument("--max-pages", type=int, default=None,
                          help="refuse PDFs with more pages than this")
     process.add_argument("--engine", choices=ENGINES, default=os.environ.get(PREFIX + "PDF_ENGINE") or "auto",
@@ -121,21 +127,25 @@ def _prepare_metrics_directory() -> Path | None:
 def _process_command(args: argparse.Namespace) -> int:
     if len(args.pdfs) > 1 and args.out_dir is None:
         return _fail("several PDFs need --out-dir DIR (one CSV is written per PDF)", USAGE)
+    if args.format is None:
+        args.format = "xlsx" if args.output is not None and args.output.suffix.lower() == ".xlsx" else "csv"
+    if args.format == "xlsx" and args.output is None and args.out_dir is None:
+        return _fail("a workbook is a file: give -o OUT.xlsx or --out-dir DIR", USAGE)
     try:
         sheet = read_spreadsheet(args.csv.read_bytes()) if args.csv else None
     except (OSError, BolInputError) as error:
         return _fail(f"{args.csv}: {_reason(error)}")
     if args.out_dir is None:
-        return _process_one(args.pdfs[0], sheet, args.output, args.max_pages, args.engine)
-    return _process_batch(args.pdfs, sheet, args.out_dir, args.max_pages, args.engine)
+        return _process_one(args.pdfs[0], sheet, args.output, args.max_pages, args.engine, args.format)
+    return _process_batch(args.pdfs, sheet, args.out_dir, args.max_pages, args.engine, args.format)
 
 
 def _process_one(pdf: Path, sheet: Spreadsheet | None, output: Path | None,
-                 max_pages: int | None, engine: str) -> int:
+                 max_pages: int | None, engine: str, form: str) -> int:
     try:
         result = process_pdf(pdf, sheet, max_pages, engine)
         if output is not None:
-            write_atomically(output, result.csv)
+            write_atomically(output, result.content(form))
     except (OSError, BolInputError) as error:
         return _fail(f"{pdf}: {_reason(error)}")
     print("\n".join(result.report), file=sys.stderr)
@@ -145,7 +155,7 @@ def _process_one(pdf: Path, sheet: Spreadsheet | None, output: Path | None,
 
 
 def _process_batch(pdfs: list[Path], sheet: Spreadsheet | None, out_dir: Path,
-                   max_pages: int | None, engine: str) -> int:
+                   max_pages: int | None, engine: str, form: str) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(pdfs)) if sys.stderr.isatty() else None
     failed, warned = [], 0
@@ -154,7 +164,7 @@ def _process_batch(pdfs: list[Path], sheet: Spreadsheet | None, out_dir: Path,
             progress.show(done, pdf.name)
         try:
             result = process_pdf(pdf, sheet, max_pages, engine)
-            write_atomically(out_dir / f"{pdf.stem}.csv", result.csv)
+            write_atomically(out_dir / f"{pdf.stem}.{form}", result.content(form))
         except (OSError, BolInputError) as error:
             failed.append(f"{pdf}: {_reason(error)}")
             continue
@@ -175,6 +185,10 @@ class Processed:
     report: list[str]  # summary lines, then one line per warning
     warnings: int
 
+    def content(self, form: str) -> bytes:
+        """The output file's bytes: the CSV, or its workbook."""
+        return bol_workbook(self.csv) if form == "xlsx" else self.csv.encode()
+
 
 def process_pdf(pdf: Path, sheet: Spreadsheet | None, max_pages: int | None, engine: str = "auto") -> Processed:
     """The BOL CSV of one PDF and the report that describes it."""
@@ -194,10 +208,10 @@ def process_pdf(pdf: Path, sheet: Spreadsheet | None, max_pages: int | None, eng
     return Processed(write_bol_csv(records), lines, len(warnings))
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """A reader of ``path`` sees the old file or the whole new one."""
     path = path.resolve()
-    publish_bytes(path.parent, path.name, text.encode())
+    publish_bytes(path.parent, path.name, data)
 
 
 class Progress:
