@@ -8,8 +8,9 @@ one child dies, failing every job in flight, and cannot stop a running job.) The
 counts from the moment a process takes the job, not while it waits.
 
 A job is run once more when its process dies, in case something outside killed it; dying
-again points at the file. A watchdog stops a process whose resident memory passes the
-limit, and a job whose process it stopped is refused at once for its memory.
+again points at the file. While jobs are in flight, a watchdog stops a process whose
+resident memory passes the limit, and a job whose process it stopped is refused at once for
+its memory. An idle pool does not look at anything (_QuietManager, JobPool._in_flight_watched).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import math
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -26,6 +28,8 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 
 from pebble import ProcessExpired, ProcessPool
+from pebble.pool.base_pool import PoolContext, Task
+from pebble.pool.process import PoolManager
 
 from .admission import Admission
 from .bol import UnusableContentError
@@ -57,21 +61,74 @@ def ready() -> bool:
     return True
 
 
+# How long a quiet pool's threads wait between looks while no task is in flight.
+IDLE_LOOK = 5.0
+
+
+class _QuietManager(PoolManager):
+    """pebble's pool manager, which looks at its pool only while a task is in flight.
+
+    pebble runs two threads per pool that look ten times a second whatever happens: one at
+    the tasks' deadlines and at processes that died, one waiting 0.1 s at a time for the
+    processes' messages. Idle, a worker's two lanes woke forty times a second for nothing.
+    Here, while no task is in flight, the first waits until a task is scheduled or the pool
+    stops (or IDLE_LOOK passes), and the second waits for messages IDLE_LOOK at a time; a
+    message ends that wait at once, and with a task in flight both look as pebble does.
+    A process that dies while the pool is idle is found by the next task (the pool breaks,
+    and the job goes to a new one, as JobPool._run says), or at the next idle look.
+    """
+
+    def __init__(self, context: PoolContext, mp_context: multiprocessing.context.BaseContext) -> None:
+        super().__init__(context, mp_context)
+        self.woken = threading.Event()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.task_manager.tasks)
+
+    def schedule(self, task: Task) -> None:
+        super().schedule(task)
+        self.woken.set()
+
+    def update_status(self) -> None:
+        if not self.busy:
+            self.woken.wait(IDLE_LOOK)
+            self.woken.clear()
+            if not self.context.alive:
+                return
+        super().update_status()
+
+    def process_next_message(self, timeout: float) -> None:
+        super().process_next_message(timeout if self.busy else IDLE_LOOK)
+
+
+class QuietPool(ProcessPool):
+    """pebble's ProcessPool, quiet while idle (_QuietManager)."""
+
+    def __init__(self, processes: int, nice: int) -> None:
+        # spawn: forking a process that runs an event loop and threads is not safe.
+        context = multiprocessing.get_context("spawn")
+        super().__init__(processes, initializer=os.nice, initargs=(nice,), context=context)
+        self._pool_manager = _QuietManager(self._context, context)
+
+    def stop(self) -> None:
+        super().stop()
+        self._pool_manager.woken.set()
+
+
 class Lane:
     """A pebble pool of processes at one priority, remade when pebble gives it up."""
 
     def __init__(self, processes: int, nice: int = 0) -> None:
         self.processes, self.nice = processes, nice
-        self._pool: ProcessPool | None = None
+        self._pool: QuietPool | None = None
 
-    def pool(self) -> ProcessPool:
+    def pool(self) -> QuietPool:
         if self._pool is None or not self._pool.active:
-            # spawn: forking a process that runs an event loop and threads is not safe.
-            self._pool = ProcessPool(self.processes, initializer=os.nice, initargs=(self.nice,),
-                                     context=multiprocessing.get_context("spawn"))
+            self._pool = QuietPool(self.processes, self.nice)
         return self._pool
 
-    def drop(self, pool: ProcessPool) -> None:
+    def drop(self, pool: QuietPool) -> None:
         if self._pool is pool:
             self._pool = None
         pool.stop()
@@ -79,6 +136,9 @@ class Lane:
     def stop(self) -> None:
         if self._pool is not None:
             self._pool.stop()
+
+    def join(self) -> None:
+        if self._pool is not None:
             self._pool.join()
 
 
@@ -96,8 +156,9 @@ class JobPool:
     with the seconds to wait) past that, or past ``max_queue`` pieces (admission.py).
     """
 
-    # Seconds between the watchdog's looks at the processes' memory: a process that fills
-    # memory at 3 GB/s passes the limit by at most about 60 MB before it is stopped.
+    # Seconds between the watchdog's looks at the processes' memory while a job is in
+    # flight: a process that fills memory at 3 GB/s passes the limit by at most about 60 MB
+    # before it is stopped. With no job in flight it does not look.
     WATCH_EVERY = 0.02
     POOL_RESTARTS = 3  # new pools a job may go to when whole pools break under it
     BULK_NICE = 10
@@ -111,18 +172,35 @@ class JobPool:
         self.admission = Admission(max_queue)
         self.quick, self.bulk = Lane(1), Lane(workers, self.BULK_NICE)
         self._watchdog: asyncio.Task | None = None
+        self._in_flight = 0  # jobs scheduled and not yet ended
+        self._children = Children()  # kept from one watch to the next: it learns the threads
         self._memory_kills: set[int] = set()  # pids the watchdog stopped
 
-    def _watch_memory(self) -> None:
-        if self.memory_mb > 0 and (self._watchdog is None or self._watchdog.done()):
+    @property
+    def watching(self) -> bool:
+        """Whether the memory watchdog is running: only while a job is in flight."""
+        return self._watchdog is not None
+
+    @asynccontextmanager
+    async def _in_flight_watched(self) -> AsyncIterator[None]:
+        """Count a job in flight; the watchdog runs from the first such job to the end of
+        the last, and an idle worker does not look at its processes at all."""
+        self._in_flight += 1
+        if self.memory_mb > 0 and self._watchdog is None:
             self._watchdog = asyncio.get_running_loop().create_task(self._watch())
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0 and self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
 
     async def _watch(self) -> None:
         limit = self.memory_mb * 1024 * 1024
-        children = Children()
         while True:
             await asyncio.sleep(self.WATCH_EVERY)
-            for pid in children():
+            for pid in self._children():
                 resident = resident_bytes(pid)
                 if resident > limit:
                     self._memory_kills.add(pid)
@@ -182,7 +260,10 @@ class JobPool:
                                         self._run(self.bulk, ready, (), timeout)))
 
     async def _run(self, lane: Lane, function: Callable, args: tuple, timeout: float):
-        self._watch_memory()
+        async with self._in_flight_watched():
+            return await self._run_watched(lane, function, args, timeout)
+
+    async def _run_watched(self, lane: Lane, function: Callable, args: tuple, timeout: float):
         attempt = broken = 0
         while True:
             pool = lane.pool()
@@ -210,8 +291,10 @@ class JobPool:
     def shutdown(self) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
-        self.quick.stop()
-        self.bulk.stop()
+        for lane in (self.quick, self.bulk):  # both stop at once, then both are joined
+            lane.stop()
+        for lane in (self.quick, self.bulk):
+            lane.join()
 
 
 class Children:
