@@ -6,6 +6,7 @@ import logging
 import re
 import secrets
 import time
+from email.utils import formatdate
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +25,9 @@ class RequestLog:
 
     The request id is the client's ``X-Request-ID`` when it is a sane token, otherwise a
     new one; it is echoed in the response either way. Metrics are labelled by the route's
-    path, or "other", so unknown paths cannot multiply the series.
+    path, or "other", so unknown paths cannot multiply the series. Every answer carries the
+    Date header (RFC 9110 asks an origin server with a clock for one): uvicorn's is off,
+    since refreshing it woke the server every second (web/serve.py).
     """
 
     def __init__(self, app: ASGIApp, paths: frozenset[str]) -> None:
@@ -44,7 +47,8 @@ class RequestLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", []), (b"date", http_date()),
+                                      (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
@@ -59,6 +63,18 @@ class RequestLog:
                 "duration_ms": round(seconds * 1000, 1),
                 "request_id": request_id, "sid": _sid(scope),
             })
+
+
+_date: tuple[int, bytes] = (0, b"")  # the second, and its HTTP date
+
+
+def http_date() -> bytes:
+    """Now as an HTTP date (``Sun, 06 Dec 2026 22:40:18 GMT``), made once a second."""
+    global _date
+    second = int(time.time())
+    if _date[0] != second:
+        _date = (second, formatdate(second, usegmt=True).encode())
+    return _date[1]
 
 
 def _sid(scope: Scope) -> str | None:
