@@ -20,7 +20,7 @@ import datetime as dt
 import functools
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import xlsxwriter
 
@@ -97,11 +97,7 @@ def _date(text: str) -> tuple[dt.datetime, str] | None:
 def bol_workbook(csv_text: str) -> bytes:
     """The .xlsx of a BOL CSV (``write_bol_csv``'s text): one sheet, "BOL", header bold and
     frozen, columns as wide as their text."""
-    rows = list(csv.reader(io.StringIO(csv_text, newline="")))
-    if not rows or tuple(rows[0]) != BOL_COLUMNS:
-        raise ValueError("not a BOL CSV: its header is not the 28 BOL columns")
-    header, body = rows[0], rows[1:]
-    _check_lengths(body)
+    widths = _widths(_rows(csv_text))  # a first pass: the widths go before the rows
     output = io.BytesIO()
     # constant_memory streams the rows to a temporary file: a 2,000-page BOL's workbook
     # costs a few MB, not one object per cell.
@@ -110,20 +106,30 @@ def bol_workbook(csv_text: str) -> bytes:
     formats = _Formats(workbook)
     # Each column's own format also types what a person types into it later: a PO number
     # keeps its zeros, a cube typed as 1,086.21 is a number.
-    for column, (name, width) in enumerate(zip(header, _widths(rows))):
+    for column, (name, width) in enumerate(zip(BOL_COLUMNS, widths)):
         sheet.set_column(column, column, width, formats.of(COLUMN_FORMATS.get(name, TEXT)))
     sheet.freeze_panes(1, 0)
-    for column, name in enumerate(header):
+    rows = _rows(csv_text)
+    for column, name in enumerate(next(rows)):
         sheet.write_string(0, column, name, formats.bold)
     # write_string never makes a formula, whatever the text starts with.
     writers = {"text": sheet.write_string, "number": sheet.write_number, "date": sheet.write_datetime}
-    for number, row in enumerate(body, 1):
-        for column, (name, text) in enumerate(zip(header, row)):
+    for number, row in enumerate(rows, 1):
+        for column, (name, text) in enumerate(zip(BOL_COLUMNS, row)):
             if text:
                 kind, value, shown = typed_cell(name, text)
                 writers[kind](number, column, value, formats.of(shown or TEXT))
     workbook.close()
     return output.getvalue()
+
+
+def _rows(csv_text: str) -> Iterator[list[str]]:
+    """The CSV's rows, the header first; ValueError if it is not a BOL CSV."""
+    rows = csv.reader(io.StringIO(csv_text, newline=""))
+    if tuple(next(rows, ())) != BOL_COLUMNS:
+        raise ValueError("not a BOL CSV: its header is not the 28 BOL columns")
+    yield list(BOL_COLUMNS)
+    yield from rows
 
 
 class _Formats:
@@ -140,18 +146,16 @@ class _Formats:
         return self._made[shown]
 
 
-def _check_lengths(body: Sequence[Sequence[str]]) -> None:
-    for number, row in enumerate(body, 2):
-        for name, text in zip(BOL_COLUMNS, row):
-            if len(text) > _EXCEL_CELL_LIMIT:
-                raise CellTooLongError(
-                    f"row {number}, {name}: {len(text):,} characters, more than the {_EXCEL_CELL_LIMIT:,} "
-                    "an Excel cell holds; download the CSV instead")
-
-
 def _widths(rows: Iterable[Sequence[str]]) -> list[float]:
+    """Each column's width, from its longest text; CellTooLongError for a cell Excel
+    cannot hold."""
     widest = [0] * len(BOL_COLUMNS)
-    for row in rows:
+    for number, row in enumerate(rows, 1):
         for column, text in enumerate(row):
-            widest[column] = max(widest[column], len(text))
+            if len(text) > widest[column]:
+                widest[column] = len(text)
+                if len(text) > _EXCEL_CELL_LIMIT:
+                    raise CellTooLongError(
+                        f"row {number}, {BOL_COLUMNS[column]}: {len(text):,} characters, more than the "
+                        f"{_EXCEL_CELL_LIMIT:,} an Excel cell holds; download the CSV instead")
     return [min(width, _WIDEST) + 2 for width in widest]
