@@ -99,7 +99,7 @@ def check_page_tree(stream: BinaryIO, max_pages: int | None = None) -> None:
     """
     start = stream.tell()
     try:
-        tree = _PageTree(_Objects(PDFDocument(PDFParser(stream)), stream))
+        tree = _PageTree(_Document(stream))
         damage = tree.damage(max_pages)
     except PDFMINER_ERRORS:
         return
@@ -116,9 +116,9 @@ class _PageTree:
     """The page tree's leaves, in order and numbered as pdfium numbers them: every kid that
     is not a node of the tree is a page, whatever it is."""
 
-    def __init__(self, objects: _Objects) -> None:
+    def __init__(self, objects: _Document) -> None:
         self.objects = objects
-        self.root = objects.resolve(objects.doc.catalog.get("Pages"))
+        self.root = objects.resolve(objects.catalog.get("Pages"))
         self.tangled = False  # whether a node is named twice
 
     def damage(self, max_pages: int | None) -> tuple[int, str] | None:
@@ -144,7 +144,7 @@ class _PageTree:
         if not isinstance(self.root, dict):
             return  # no tree: pdfminer looks for pages elsewhere, pdfium finds none
         seen: set[int] = set()
-        stack = [iter([self.objects.doc.catalog["Pages"]])]
+        stack = [iter([self.objects.catalog["Pages"]])]
         while stack:
             kid = next(stack[-1], _END)
             if kid is _END:
@@ -197,18 +197,25 @@ class _Unread(Exception):
     """The quick reading does not read this object; pdfminer will."""
 
 
-class _Objects:
-    """The PDF's objects as the page tree check needs them. pdfminer's parser takes some
-    0.15 ms to read a page dictionary, 18 ms for a 125-page tree, so an object written
-    plainly in the file (no string, comment or escape in it) is read quickly instead: a
-    dictionary as its /Type, /Kids, /Contents and /Count alone, a stream as a stream (the
-    check needs to know only that it is one). pdfminer reads the others (those in object
-    streams, or written otherwise)."""
+class _Document(PDFDocument):
+    """pdfminer's document, its objects read as the page tree check needs them.
+
+    pdfminer's parser takes some 0.15 ms to read a page dictionary, 18 ms for a 125-page
+    tree, and as long for the object stream that holds a catalog. So an object written
+    plainly (no comment, escaped name or string with parentheses in it), in the file or in
+    an object stream, is read quickly instead: a dictionary as its /Type, /Kids, /Contents,
+    /Count and /Pages alone, a stream (in the file) as a stream, its data unread. pdfminer
+    reads the others and the object streams, and itself asks only for the objects of object
+    streams to be read quickly (the catalog): never a stream, nor the encryption dictionary
+    it needs whole.
+    """
 
     _WINDOWS = (1024, 65536, 1 << 20)  # how much is read at an object's offset, and then
 
-    def __init__(self, doc: PDFDocument, stream: BinaryIO) -> None:
-        self.doc, self.stream = doc, stream
+    def __init__(self, stream: BinaryIO) -> None:
+        self.check_stream = stream
+        self.unpacked: dict[int, tuple[list[int], list[bytes]]] = {}  # each object stream read
+        super().__init__(PDFParser(stream))
 
     def resolve(self, value: object) -> object:
         """``value``, followed through references; None for a reference to no object."""
@@ -217,84 +224,137 @@ class _Objects:
             if value.objid in seen:
                 return None
             seen.add(value.objid)
-            value = self.get(value.objid)
+            value = self._read(value.objid)
         return value
 
-    def get(self, objid: int) -> object:
-        offset = self._offset(objid)
-        for window in self._WINDOWS if offset is not None else ():
-            self.stream.seek(offset)
-            data = self.stream.read(window)
+    def getobj(self, objid: int) -> object:
+        place = self._place(objid)
+        if place is not None and place[0] is not None:
             try:
-                return self._quick(objid, data)
+                return self._packed(objid, *place)
             except _Unread:
-                if len(data) < window:
-                    break
+                pass
+        return super().getobj(objid)
+
+    def _read(self, objid: int) -> object:
+        place = self._place(objid)
+        if place is not None and place[0] is None:
+            try:
+                return self._written(objid, place[1])
+            except _Unread:
+                pass
         try:
-            return self.doc.getobj(objid)
+            return self.getobj(objid)
         except PDFObjectNotFound:
             return None
 
-    def _offset(self, objid: int) -> int | None:
-        """Where the object is written in the file, as its first cross-reference entry
-        says; None when it is in an object stream, or none says."""
-        for xref in self.doc.xrefs:
+    def _place(self, objid: int) -> tuple[int | None, int] | None:
+        """Where the object is, as its first cross-reference entry says: the offset of one
+        written in the file, or the object stream and index of one packed in a stream."""
+        for xref in self.xrefs:
             try:
-                stream, offset, _ = xref.get_pos(objid)
+                stream, at, _ = xref.get_pos(objid)
             except KeyError:
                 continue
-            return offset if stream is None else None
+            return stream, at
         return None
 
-    def _quick(self, objid: int, data: bytes) -> object:
-        """The object written at the start of ``data``, as pdfminer reads it (a dictionary
-        without its null entries) but for the keys left out; raises ``_Unread`` for one
-        written otherwise, or not whole in ``data``."""
-        header = _HEADER.match(data)
-        if header is None or int(header.group(1)) != objid:
+    def _written(self, objid: int, offset: int) -> object:
+        """The object written at ``offset``, from as much of the file as holds it."""
+        for window in self._WINDOWS:
+            self.check_stream.seek(offset)
+            data = self.check_stream.read(window)
+            header = _HEADER.match(data)
+            if header is None or int(header.group(1)) != objid:
+                raise _Unread
+            end = data.find(b"endobj", header.end())
+            stream = data.find(b"stream", header.end(), end if end >= 0 else len(data))
+            if stream >= 0:
+                if data[stream - 1] not in _SPACE + b">" or not _plain(data[header.end():stream]).endswith(b">>"):
+                    raise _Unread
+                return PDFStream({}, b"")
+            if end >= 0:
+                return self._quick(data[header.end():end])
+            if len(data) < window:
+                break
+        raise _Unread
+
+    def _packed(self, objid: int, stream: int, index: int) -> object:
+        """Object ``index`` of object stream ``stream``, the stream read once."""
+        if stream not in self.unpacked:
+            self.unpacked[stream] = self._unpack(stream)
+        numbers, bodies = self.unpacked[stream]
+        if index >= len(bodies) or numbers[index] != objid:
             raise _Unread
-        start, end = header.end(), data.find(b"endobj", header.end())
-        stream = data.find(b"stream", start, end if end >= 0 else len(data))
-        if stream >= 0 and data[stream - 1] not in _SPACE + b">":
+        return self._quick(bodies[index])
+
+    def _unpack(self, stream: int) -> tuple[list[int], list[bytes]]:
+        """An object stream's object numbers and their bodies."""
+        packed = super().getobj(stream)
+        if not isinstance(packed, PDFStream):
             raise _Unread
-        body = data[start:end if stream < 0 else stream].strip(_SPACE)
-        if body == b"null" and end >= 0:
+        data, first = packed.get_data(), packed.get("First")
+        header = data[:first].split() if isinstance(first, int) else []
+        if len(header) % 2 or not all(word.isdigit() for word in header):
+            raise _Unread
+        offsets = [first + int(offset) for offset in header[1::2]]
+        return [int(number) for number in header[::2]], [data[a:b] for a, b in zip(offsets, [*offsets[1:], len(data)])]
+
+    def _quick(self, body: bytes) -> object:
+        """An object's ``body`` (a dictionary or null) as pdfminer reads it (a dictionary
+        without its null entries) but for the keys left out; raises ``_Unread`` for
+        anything written otherwise."""
+        body = _plain(body)
+        if body == b"null":
             return None
-        if not (body.startswith(b"<<") and body.endswith(b">>")) or (end < 0 and stream < 0):
+        if not (body.startswith(b"<<") and body.endswith(b">>")):
             raise _Unread
-        if stream >= 0:
-            return PDFStream({}, b"")
-        if _ODD.search(body.replace(b"<<", b"").replace(b">>", b"")):
-            raise _Unread  # a string, comment, escaped name or hexadecimal string
-        found, depth = {}, 0
-        for key in _KEY.finditer(body):
-            depth += _DEPTH.get(key.group(), 0)
+        found, depth, at = {}, 0, 0
+        while key := _KEY.search(body, at):
+            depth, at = depth + _DEPTH.get(key.group(), 0), key.end()
             if depth == 1 and key.group(1):
-                found[key.group(1).decode()] = self._value(_VALUE.match(body, key.end()))
+                value = _VALUE.match(body, at)
+                if value is None:
+                    raise _Unread
+                found[key.group(1).decode()], at = self._value(value), value.end()
         return {key: value for key, value in found.items() if value is not None}
 
-    def _value(self, value: re.Match | None) -> object:
-        if value is None:
-            raise _Unread
+    def _value(self, value: re.Match) -> object:
         name, ref, number, array = value.group(1, 2, 3, 5)
         if name is not None:
             return LIT(name.decode("latin-1"))
         if ref is not None:
-            return PDFObjRef(self.doc, int(ref))
+            return PDFObjRef(self, int(ref))
         if number is not None:
             return int(number)
         if array is not None:
-            return [PDFObjRef(self.doc, int(ref)) if ref else None for ref in _REF_OR_NULL.findall(array)]
+            return [PDFObjRef(self, int(ref)) if ref else None for ref in _REF_OR_NULL.findall(array)]
         return None
+
+
+def _plain(body: bytes) -> bytes:
+    """An object's body with each string written as ``()`` (the check reads none); raises
+    ``_Unread`` if anything else but dictionaries' brackets is left that only a string,
+    comment or escaped name holds."""
+    body = body.strip(_SPACE)
+    if not _ODD.search(body.replace(b"<<", b"").replace(b">>", b"")):
+        return body
+    body = _HEXADECIMAL.sub(b"()", _STRING.sub(b"()", body))
+    if _ODD.search(body.replace(b"()", b"").replace(b"<<", b"").replace(b">>", b"")):
+        raise _Unread
+    return body
 
 
 _SPACE = b"\x00\t\n\x0c\r "
 _S = rb"[\x00\t\n\x0c\r ]"
 _REGULAR = rb"[^\x00\t\n\x0c\r ()<>\[\]{}/%]"
 _HEADER = re.compile(rb"%s*(\d+)%s+\d+%s+obj(?!%s)" % (_S, _S, _S, _REGULAR))
+# A literal string without parentheses in it; a hexadecimal string.
+_STRING = re.compile(rb"\((?:[^()\\]|\\.)*\)", re.DOTALL)
+_HEXADECIMAL = re.compile(rb"(?<!<)<(?!<)[0-9A-Fa-f\x00\t\n\x0c\r ]*>")
 _ODD = re.compile(rb"[()%#<>{}\\]")
 _DEPTH = {b"<<": 1, b">>": -1}
-_KEY = re.compile(rb"<<|>>|/(Type|type|Kids|Contents|Count)(?!%s)" % _REGULAR)
+_KEY = re.compile(rb"<<|>>|/(Type|type|Kids|Contents|Count|Pages)(?!%s)" % _REGULAR)
 _REF = rb"(\d+)%s+\d+%s+R(?!%s)" % (_S, _S, _REGULAR)
 _VALUE = re.compile(rb"%s*(?:/(%s*)|%s|(-?\d+)(?![.\d])|(null)(?!%s)|\[((?:%s*(?:\d+%s+\d+%s+R|null))*)%s*\])"
                     % (_S, _REGULAR, _REF, _REGULAR, _S, _S, _S, _S))
