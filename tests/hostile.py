@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import io
+import re
 import zipfile
+from itertools import accumulate
 
 import openpyxl
 from reportlab.pdfgen import canvas
@@ -217,3 +217,29 @@ DAMAGES = {
 def without_contents(pdf: bytes, page: int) -> bytes:
     """The PDF with page ``page`` blank as a producer writes it: no /Contents at all."""
     return _with_contents(pdf, page, b"")
+
+
+def with_object_streams(pdf: bytes) -> bytes:
+    """The PDF written anew as PDF 1.5 producers (Word, Acrobat) write it: every object but
+    the streams packed into one object stream, found through a cross-reference stream."""
+    head, bodies, trailer = pdf_objects(pdf)
+    packed = [number for number, body in bodies.items() if b"stream" not in body]
+    objstm = xref = max(bodies) + 1
+    written = [bodies[number].strip() + b"\n" for number in packed]
+    data = b"".join(written)
+    index = b" ".join(b"%d %d" % pair for pair in zip(packed, accumulate(map(len, written), initial=0))) + b"\n"
+    out, entries = bytearray(head), {number: (2, objstm, i) for i, number in enumerate(packed)}
+    for number in sorted(set(bodies) - set(packed)):
+        entries[number] = (1, len(out), 0)
+        out += b"%d 0 obj%sendobj\n" % (number, bodies[number])
+    entries[objstm] = (1, len(out), 0)
+    out += (b"%d 0 obj\n<< /Type /ObjStm /N %d /First %d /Length %d >>\nstream\n%s\nendstream\nendobj\n"
+            % (objstm, len(packed), len(index), len(index + data), index + data))
+    xref = objstm + 1
+    entries[xref] = (1, len(out), 0)
+    rows = b"".join(bytes([kind]) + where.to_bytes(4, "big") + at.to_bytes(2, "big")
+                    for kind, where, at in (entries.get(number, (0, 0, 0)) for number in range(xref + 1)))
+    root = re.search(rb"/Root (\d+) 0 R", trailer).group(1)
+    out += (b"%d 0 obj\n<< /Type /XRef /Size %d /W [ 1 4 2 ] /Root %s 0 R /Length %d >>\nstream\n%s\nendstream\n"
+            b"endobj\nstartxref\n%d\n%%%%EOF\n" % (xref, xref + 1, root, len(rows), rows, entries[xref][1]))
+    return bytes(out)

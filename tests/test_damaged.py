@@ -12,9 +12,9 @@ import pytest
 
 from bolservice.bol import (ENGINES, DamagedPageError, UnreadablePdfError, extract_pdf, first_reading,
                             pdfium_pages)
-from bolservice.bol.pdffile import _Objects, _Unread
+from bolservice.bol.pdffile import _Document, _Unread
 from tests.bolpdf import BolInvoice, Item, build_bol
-from tests.hostile import DAMAGES, looping_page_tree_pdf, pdf_objects, without_contents
+from tests.hostile import DAMAGES, looping_page_tree_pdf, with_object_streams, without_contents
 from tests.test_api import MERGED, download, merged_workspace
 from tests.test_cli import bolservice
 
@@ -105,58 +105,71 @@ def test_auto_still_reads_a_page_tree_that_names_itself_as_pdfplumber_does():
     assert not isinstance(refused.value, DamagedPageError)
 
 
-def test_the_check_reads_a_generated_bol_without_pdfminer_s_parser(monkeypatch):
-    """pdfminer's parser would take some 18 ms over a 125-page tree; the quick reading of
-    plainly written objects leaves it only the catalog."""
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("damage", ["null page dictionary", "null contents", "count leaving pages out"])
+def test_a_damaged_page_packed_in_an_object_stream_is_refused_the_same(damage, engine):
+    pdf, page = damaged(damage)
+    with pytest.raises(DamagedPageError) as refused:
+        extract_pdf(with_object_streams(pdf), engine=engine)
+    refusal(refused.value, page)
+
+
+@pytest.mark.parametrize("packing", [lambda pdf: pdf, with_object_streams])
+def test_the_check_reads_a_long_bol_without_pdfminer_s_parser(monkeypatch, packing):
+    """pdfminer's parser would take some 18 ms over a 125-page tree, written in the file or
+    in an object stream; the quick reading leaves it the catalog and the object stream's
+    own dictionary."""
     from bench.parse_memory import generated_bol
     from pdfminer.pdfdocument import PDFDocument
 
+    pdf = packing(generated_bol(125))
     asked = []
     getobj = PDFDocument.getobj
     monkeypatch.setattr(PDFDocument, "getobj", lambda doc, objid: asked.append(objid) or getobj(doc, objid))
-    first_reading(generated_bol(125), engine="pdfium", pages=[1])
+    first_reading(pdf, engine="pdfium", pages=[1])
     assert len(asked) <= 3
 
 
-def corpus_pdfs() -> list[bytes]:
+def quick_reading_cases() -> list[bytes]:
     from pathlib import Path
 
-    corpus = sorted((Path(__file__).parent / "corpus").glob("*.pdf"))
-    return [path.read_bytes() for path in corpus] + [BOL, *(damaged(damage)[0] for damage in DAMAGES)]
+    corpus = [path.read_bytes() for path in sorted((Path(__file__).parent / "corpus").glob("*.pdf"))]
+    bols = [BOL, *(damaged(damage)[0] for damage in DAMAGES)]
+    return corpus + bols + [with_object_streams(pdf) for pdf in bols]
 
 
 def test_the_quick_reading_of_an_object_is_pdfminer_s():
-    """Every object the check reads quickly reads as pdfminer reads it: the same kind, and
-    the same /Type, /Kids, /Contents and /Count."""
+    """Every object the check reads quickly, in the file or in an object stream, reads as
+    pdfminer reads it: the same kind, the same /Type, /Kids, /Contents, /Count and /Pages."""
     from pdfminer.pdfdocument import PDFDocument
-    from pdfminer.pdfparser import PDFParser
     from pdfminer.pdftypes import PDFObjRef, PDFStream
+    from pdfminer.psparser import KWD
 
     def plain(value: object) -> object:
+        """A value to compare; null as None (pdfminer reads a packed null as the keyword)."""
         if isinstance(value, PDFObjRef):
             return ("ref", value.objid)
-        return [plain(item) for item in value] if isinstance(value, list) else value
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        return None if value is KWD(b"null") else value
 
-    keys, quick = ("Type", "type", "Kids", "Contents", "Count"), 0
-    for pdf in corpus_pdfs():
-        stream = io.BytesIO(pdf)
-        objects = _Objects(PDFDocument(PDFParser(stream)), stream)
-        for number in {number for xref in objects.doc.xrefs for number in xref.get_objids()}:
-            offset = objects._offset(number)
-            if offset is None:
-                continue
+    keys, read_quickly = ("Type", "type", "Kids", "Contents", "Count", "Pages"), {"file": 0, "object stream": 0}
+    for pdf in quick_reading_cases():
+        doc = _Document(io.BytesIO(pdf))
+        for number in {number for xref in doc.xrefs for number in xref.get_objids()}:
+            stream, at = doc._place(number)
             try:
-                read = objects._quick(number, pdf[offset:])
+                read = doc._written(number, at) if stream is None else doc._packed(number, stream, at)
             except _Unread:
                 continue
-            quick += 1
-            expected = objects.doc.getobj(number)
+            read_quickly["file" if stream is None else "object stream"] += 1
+            expected = PDFDocument.getobj(doc, number)
             assert isinstance(read, PDFStream) == isinstance(expected, PDFStream)
             if isinstance(read, dict):
                 assert {key: plain(read.get(key)) for key in keys} == {key: plain(expected.get(key)) for key in keys}
             elif not isinstance(read, PDFStream):
-                assert read is expected is None
-    assert quick > 1000
+                assert read is plain(expected) is None
+    assert min(read_quickly.values()) > 100, read_quickly
 
 
 @pytest.mark.parametrize("damage", DAMAGES)
