@@ -198,11 +198,20 @@ def _with_count(pdf: bytes, count: int) -> bytes:
     return rewritten_pdf(pdf, {number: re.sub(rb"/Count \d+", b"/Count %d" % count, body)})
 
 
+def _misplaced(pdf: bytes, page: int) -> bytes:
+    """The PDF whose cross-reference table puts page ``page``'s dictionary 4 bytes too far."""
+    number = _page(pdf, page)[0]
+    xref = int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
+    entry = pdf.index(b"\n", pdf.index(b"xref", xref) + len(b"xref\n")) + 1 + 20 * number
+    return pdf[:entry] + b"%010d" % (int(pdf[entry:entry + 10]) + 4) + pdf[entry + 10:]
+
+
 # How a broken rewriting tool leaves a page: each builder takes a PDF and the number of the
 # page to damage (for /Count, the first page the count gets wrong) and returns the PDF.
 DAMAGES = {
     "null page dictionary": lambda pdf, page: rewritten_pdf(pdf, {_page(pdf, page)[0]: b" null "}),
     "page dictionary left out": lambda pdf, page: rewritten_pdf(pdf, {_page(pdf, page)[0]: None}),
+    "page dictionary misplaced": _misplaced,
     "kid naming no object": lambda pdf, page: _with_kid(pdf, page, b"%d 0 R" % (10 ** 6)),
     "null kid": lambda pdf, page: _with_kid(pdf, page, b"null"),
     "null contents": lambda pdf, page: rewritten_pdf(pdf, {_page(pdf, page)[2]: b" null "}),

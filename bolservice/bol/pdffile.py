@@ -237,6 +237,7 @@ class _Document(PDFDocument):
         return super().getobj(objid)
 
     def _read(self, objid: int) -> object:
+        """The object; None if there is none to be found."""
         place = self._place(objid)
         if place is not None and place[0] is None:
             try:
@@ -245,7 +246,7 @@ class _Document(PDFDocument):
                 pass
         try:
             return self.getobj(objid)
-        except PDFObjectNotFound:
+        except PDFObjectNotFound:  # none, or not where the cross-reference says: neither reader finds it
             return None
 
     def _place(self, objid: int) -> tuple[int | None, int] | None:
