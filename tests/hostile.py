@@ -153,7 +153,8 @@ def rewritten_pdf(pdf: bytes, changes: dict[int, bytes | None]) -> bytes:
     new bodies, or left out (None) with their cross-reference entries free."""
     head, bodies, trailer = pdf_objects(pdf)
     bodies = {**bodies, **changes}
-    size = int(re.search(rb"/Size (\d+)", trailer).group(1))
+    size = max(int(re.search(rb"/Size (\d+)", trailer).group(1)), max(bodies) + 1)
+    trailer = re.sub(rb"/Size \d+", b"/Size %d" % size, trailer)
     out, offsets = bytearray(head), {}
     for number in sorted(number for number, body in bodies.items() if body is not None):
         offsets[number] = len(out)
@@ -217,10 +218,27 @@ DAMAGES = {
     "null contents": lambda pdf, page: rewritten_pdf(pdf, {_page(pdf, page)[2]: b" null "}),
     "contents left out": lambda pdf, page: rewritten_pdf(pdf, {_page(pdf, page)[2]: None}),
     "null in a contents array": lambda pdf, page: _with_contents(pdf, page, b"/Contents [ %d 0 R null ]"),
-    "contents array naming no object": lambda pdf, page: _with_contents(pdf, page, b"/Contents [ %d 0 R 999999 0 R ]"),
+    "contents array naming no object": lambda pdf, page: _with_contents(pdf, page,
+                                                                         b"/Contents [ %d 0 R 999999 0 R ]"),
     "count leaving pages out": lambda pdf, page: _with_count(pdf, page - 1),
     "count of pages that are not there": lambda pdf, page: _with_count(pdf, page),
 }
+
+
+def nested_page_tree(pdf: bytes, width: int = 2) -> bytes:
+    """The PDF with its pages under intermediate nodes of ``width`` kids each, as producers
+    write a long document's page tree."""
+    number, body, kids = page_tree(pdf)
+    first = max(pdf_objects(pdf)[1]) + 1
+    groups = [kids[start:start + width] for start in range(0, len(kids), width)]
+    nodes = {first + i: b" << /Type /Pages /Parent %d 0 R /Count %d /Kids [ %s ] >> " % (number, len(group), _refs(group))
+             for i, group in enumerate(groups)}
+    root = re.sub(rb"/Kids \[[^\]]*\]", b"/Kids [ %s ]" % _refs(nodes), body)
+    return rewritten_pdf(pdf, {**nodes, number: root})
+
+
+def _refs(numbers) -> bytes:
+    return b" ".join(b"%d 0 R" % number for number in numbers)
 
 
 def without_contents(pdf: bytes, page: int) -> bytes:

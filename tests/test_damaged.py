@@ -14,7 +14,7 @@ from bolservice.bol import (ENGINES, DamagedPageError, UnreadablePdfError, extra
                             pdfium_pages)
 from bolservice.bol.pdffile import _Document, _Unread
 from tests.bolpdf import BolInvoice, Item, build_bol
-from tests.hostile import DAMAGES, looping_page_tree_pdf, with_object_streams, without_contents
+from tests.hostile import DAMAGES, looping_page_tree_pdf, nested_page_tree, with_object_streams, without_contents
 from tests.test_api import MERGED, download, merged_workspace
 from tests.test_cli import bolservice
 
@@ -112,6 +112,16 @@ def test_a_damaged_page_packed_in_an_object_stream_is_refused_the_same(damage, e
     with pytest.raises(DamagedPageError) as refused:
         extract_pdf(with_object_streams(pdf), engine=engine)
     refusal(refused.value, page)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_page_tree_of_several_levels_reads_as_one_and_its_damage_is_named(engine):
+    assert extract_pdf(nested_page_tree(LONG, width=4), engine=engine) == extract_pdf(LONG, engine=engine)
+    for damage in ("null page dictionary", "null contents", "count leaving pages out"):
+        pdf, page = damaged(damage, LONG)
+        with pytest.raises(DamagedPageError) as refused:
+            extract_pdf(nested_page_tree(pdf, width=4), engine=engine)
+        refusal(refused.value, page)
 
 
 @pytest.mark.parametrize("packing", [lambda pdf: pdf, with_object_streams])
