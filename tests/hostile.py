@@ -231,8 +231,8 @@ def nested_page_tree(pdf: bytes, width: int = 2) -> bytes:
     number, body, kids = page_tree(pdf)
     first = max(pdf_objects(pdf)[1]) + 1
     groups = [kids[start:start + width] for start in range(0, len(kids), width)]
-    nodes = {first + i: b" << /Type /Pages /Parent %d 0 R /Count %d /Kids [ %s ] >> " % (number, len(group), _refs(group))
-             for i, group in enumerate(groups)}
+    node = b" << /Type /Pages /Parent %d 0 R /Count %d /Kids [ %s ] >> "
+    nodes = {first + i: node % (number, len(group), _refs(group)) for i, group in enumerate(groups)}
     root = re.sub(rb"/Kids \[[^\]]*\]", b"/Kids [ %s ]" % _refs(nodes), body)
     return rewritten_pdf(pdf, {**nodes, number: root})
 
