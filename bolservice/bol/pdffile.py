@@ -116,14 +116,14 @@ class _PageTree:
     """The page tree's leaves, in order and numbered as pdfium numbers them: every kid that
     is not a node of the tree is a page, whatever it is."""
 
-    def __init__(self, objects: _Document) -> None:
-        self.objects = objects
-        self.root = objects.resolve(objects.catalog.get("Pages"))
+    def __init__(self, document: _Document) -> None:
+        self.document = document
+        self.root = document.resolve(document.catalog.get("Pages"))
         self.tangled = False  # whether a node is named twice
 
     def damage(self, max_pages: int | None) -> tuple[int, str] | None:
         """The first damaged page's number and what is wrong with it; None if there is none."""
-        declared = self.objects.resolve(self.root.get("Count")) if isinstance(self.root, dict) else None
+        declared = self.document.resolve(self.root.get("Count")) if isinstance(self.root, dict) else None
         counted = isinstance(declared, int) and declared > 0  # pdfium trusts it, and walks otherwise
         number = 0
         for number, page in enumerate(self.leaves(), 1):
@@ -144,13 +144,13 @@ class _PageTree:
         if not isinstance(self.root, dict):
             return  # no tree: pdfminer looks for pages elsewhere, pdfium finds none
         seen: set[int] = set()
-        stack = [iter([self.objects.catalog["Pages"]])]
+        stack = [iter([self.document.catalog["Pages"]])]
         while stack:
             kid = next(stack[-1], _END)
             if kid is _END:
                 stack.pop()
                 continue
-            node = self.objects.resolve(kid)
+            node = self.document.resolve(kid)
             key = kid.objid if isinstance(kid, PDFObjRef) else id(node)
             if key in seen:
                 self.tangled = True
@@ -162,7 +162,7 @@ class _PageTree:
                 yield node
 
     def _kids(self, node: dict) -> list:
-        kids = self.objects.resolve(node["Kids"])
+        kids = self.document.resolve(node["Kids"])
         return kids if isinstance(kids, list) else []
 
     def page_damage(self, page: object) -> str | None:
@@ -172,9 +172,9 @@ class _PageTree:
             return "its page dictionary is not a page"
         if "Contents" not in page:
             return None  # a blank page
-        contents = self.objects.resolve(page["Contents"])
+        contents = self.document.resolve(page["Contents"])
         parts = contents if isinstance(contents, list) else [contents]
-        if all(isinstance(self.objects.resolve(part), PDFStream) for part in parts):
+        if all(isinstance(self.document.resolve(part), PDFStream) for part in parts):
             return None
         return "its contents are missing"
 
