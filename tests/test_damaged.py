@@ -12,7 +12,7 @@ import pytest
 
 from bolservice.bol import (ENGINES, DamagedPageError, UnreadablePdfError, extract_pdf, first_reading,
                             pdfium_pages)
-from bolservice.bol.pdffile import _Document, _Unread
+from bolservice.bol.pagetree import _Document, _Unread
 from tests.bolpdf import BolInvoice, Item, build_bol
 from tests.hostile import (DAMAGES, looping_page_tree_pdf, nested_page_tree, page_tree, with_object_streams,
                            without_contents)

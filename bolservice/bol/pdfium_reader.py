@@ -35,7 +35,8 @@ import numpy as np
 from . import pdfium_calls as calls
 from .errors import BolInputError, UnreadablePdfError
 from .lines import Char, PageChars, codes_of, is_space, pages_lines
-from .pdffile import PageText, PdfSource, check_page_count, check_page_tree, checked_stream
+from .pagetree import check_page_tree
+from .pdffile import PageText, PdfSource, check_page_count, checked_stream
 from .pdfium_placing import Known, Placement, Turn
 
 # A batch of pages read together: at most so many pages, and no more once they hold so

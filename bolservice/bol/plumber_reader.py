@@ -13,7 +13,8 @@ from pdfplumber.page import Page
 from pdfplumber.utils.exceptions import MalformedPDFException, PdfminerException
 
 from .errors import UnreadablePdfError
-from .pdffile import PDFMINER_ERRORS, PageText, PdfSource, check_page_count, check_page_tree, checked_stream, unreadable
+from .pagetree import check_page_tree
+from .pdffile import PDFMINER_ERRORS, PageText, PdfSource, check_page_count, checked_stream, unreadable
 
 # Any of these means the reference reader cannot read the file.
 _READING_ERRORS = (PdfminerException, MalformedPDFException, *PDFMINER_ERRORS)
