@@ -61,8 +61,10 @@ def ready() -> bool:
     return True
 
 
-# How long a quiet pool's threads wait between looks while no task is in flight.
-IDLE_LOOK = 5.0
+# How long a quiet pool's threads wait between looks while no task is in flight. Only a
+# backstop: a task, or the pool's stop, ends the wait at once. (On this project's virtual
+# machines a wake of an idle thread costs one to several milliseconds of CPU.)
+IDLE_LOOK = 60.0
 
 
 class _QuietManager(PoolManager):

@@ -5,25 +5,28 @@ should stop (and refreshes its Date header), and its supervisor asks each worker
 second whether it answers; with the job pool's threads (pool.py), an idle `serve --workers
 2` used 5 to 10 % of a core (docs/BENCHMARKS.md, bench/idle.py). Here the server waits for
 the signal that stops it, the app writes the Date header (web/requestlog.py), and the
-supervisor asks every few seconds, while still replacing a worker that died within half a
-second.
+supervisor waits for a signal or a worker's end, and asks the workers every 30 seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
+import contextlib
+import logging
+import os
 import signal
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from multiprocessing.connection import wait
 from types import FrameType
 
 import uvicorn
 from uvicorn.supervisors import multiprocess
 
 from ..config import Settings
+
+log = logging.getLogger("uvicorn.error")
 
 
 class QuietServer(uvicorn.Server):
@@ -56,22 +59,43 @@ class QuietWorker(multiprocess.Process):
 
 
 class Supervisor(multiprocess.Multiprocess):
-    """uvicorn's supervisor, which asks its workers whether they answer (a hung one is
-    replaced) every HEALTH_EVERY seconds instead of twice a second; between asks it still
-    finds a worker that died, at each of its looks (twice a second)."""
+    """uvicorn's supervisor, woken by what it acts on: a signal (stop, SIGHUP's restart),
+    a worker's end (it is replaced at once) or, every HEALTH_EVERY seconds, the time to
+    ask each worker whether it answers (a hung one is replaced). uvicorn's own loop woke
+    twice a second and asked every worker each time."""
 
-    HEALTH_EVERY = 5.0
+    HEALTH_EVERY = 30.0  # a hung worker is replaced within this and uvicorn's 5 s to answer
 
-    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
-        super().__init__(config, sockets)
-        self._asked_at = -math.inf
+    def run(self) -> None:
+        log.info("Started parent process [%d]", os.getpid())
+        self.init_processes()
+        with _signals_written_to() as signalled:
+            while not self.should_exit.is_set():
+                wait([signalled, *(worker.process.sentinel for worker in self.processes)], self.HEALTH_EVERY)
+                with contextlib.suppress(BlockingIOError):  # the signals' bytes, read
+                    signalled.recv(4096)
+                self.handle_signals()
+                self.keep_subprocess_alive()
+        self.terminate_all()
+        self.join_all()
+        log.info("Stopping parent process [%d]", os.getpid())
 
-    def keep_subprocess_alive(self) -> None:
-        now = time.monotonic()
-        if now - self._asked_at < self.HEALTH_EVERY and all(p.process.is_alive() for p in self.processes):
-            return
-        self._asked_at = now
-        super().keep_subprocess_alive()
+
+@contextmanager
+def _signals_written_to() -> Iterator[socket.socket]:
+    """A socket that receives a byte for each signal that arrives (signal.set_wakeup_fd),
+    so a wait on it ends when one does; the signal's Python handler runs as soon as the
+    waiting call returns, before the loop looks at the signals."""
+    signalled, written = socket.socketpair()
+    signalled.setblocking(False)
+    written.setblocking(False)
+    previous = signal.set_wakeup_fd(written.fileno(), warn_on_full_buffer=False)
+    try:
+        yield signalled
+    finally:
+        signal.set_wakeup_fd(previous)
+        signalled.close()
+        written.close()
 
 
 def serve(settings: Settings, log_config: dict) -> None:
