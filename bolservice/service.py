@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from . import metrics
 from .backend import Backend, Lease
@@ -29,6 +30,7 @@ from .workspace import Manifest, listed, new_sid, validate_sid
 # some 10 s), up to BOLSERVICE_JOB_TIMEOUT.
 BUDGET_SECONDS = 10.0
 BUDGET_SECONDS_PER_MB = 20.0
+T, U = TypeVar("T"), TypeVar("U")
 # Listing entries kept ready to send (about 400 bytes each); past this, the oldest go.
 LISTED_KEPT = 20_000
 
@@ -83,6 +85,19 @@ def iso(timestamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(timestamp))
 
 
+async def _beside(work: Awaitable[T], aside: Callable[..., U], *args: object) -> tuple[T, U]:
+    """``work``'s result and ``aside(*args)``'s, run in a thread meanwhile: an upload's
+    parse needs nothing of its workspace, so the workspace's reads run beside it. Both have
+    ended when this returns or raises, so neither outlives the lock it runs under."""
+    beside = asyncio.ensure_future(asyncio.to_thread(aside, *args))
+    try:
+        result = await work
+    except BaseException:
+        await asyncio.wait([beside])
+        raise
+    return result, await beside
+
+
 class WorkspaceService:
     def __init__(self, settings: Settings, backend: Backend, pool: JobPool) -> None:
         self.settings = settings
@@ -92,12 +107,14 @@ class WorkspaceService:
         self._listed: dict[str, tuple[str, float, float, str]] = {}
 
     @asynccontextmanager
-    async def _locked(self, sid: str) -> AsyncIterator[Lease]:
-        """Hold the sid's lock, first clearing anything a crashed request left behind."""
+    async def _locked(self, sid: str, tidy: bool = True) -> AsyncIterator[Lease]:
+        """Hold the sid's lock, first clearing anything a crashed request left behind
+        (without ``tidy``, the caller does, before it changes the workspace)."""
         waiting = time.perf_counter()
         async with self.locker.hold(validate_sid(sid)) as lease:
             metrics.LOCK_WAIT_SECONDS.observe(time.perf_counter() - waiting)
-            await asyncio.to_thread(self.store.tidy, lease)
+            if tidy:
+                await asyncio.to_thread(self.store.tidy, lease)
             yield lease
 
     def _budget(self, size: int) -> float:
@@ -151,9 +168,8 @@ class WorkspaceService:
         """Parse the staged PDF and publish its rows; a previous merge is discarded.
         Admitted as a whole (parse, commit) once it holds the lock, while it can be done
         in time: a request waiting for its workspace is not work queued."""
-        async with self._locked(sid) as lease, self.pool.admitted(self._budget(staged.stat().st_size)):
-            output = await self._parse_pdf(staged)
-            existing = await asyncio.to_thread(self.store.manifest, sid)
+        async with self._locked(sid, tidy=False) as lease, self.pool.admitted(self._budget(staged.stat().st_size)):
+            output, existing = await _beside(self._parse_pdf(staged), self._tidied_manifest, lease)
             manifest = existing or await asyncio.to_thread(self.store.create, lease)
             manifest.files.pop(SPREADSHEET, None)
             manifest.files.pop(MERGED_CSV, None)
@@ -169,6 +185,11 @@ class WorkspaceService:
         metrics.UPLOADS.labels("pdf").inc()
         metrics.PAGES.inc(output.summary["pages"])
         return output.summary
+
+    def _tidied_manifest(self, lease: Lease) -> Manifest | None:
+        """The workspace tidied (as ``_locked`` does), and its manifest (None if none)."""
+        self.store.tidy(lease)
+        return self.store.manifest(lease.sid)
 
     async def upload_spreadsheet(self, sid: str, staged: Path, filename: str) -> dict:
         """Merge the staged spreadsheet with the PDF's rows; it replaces any earlier merge.

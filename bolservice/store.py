@@ -250,6 +250,10 @@ class WorkspaceStore:
             raise
 
     def _commit(self, manifest: Manifest, new_files: Mapping[str, Path | bytes]) -> Manifest:
+        # A new file's name is fresh and no manifest names it until the new one is
+        # published, so it is written in place (no temporary name, no rename of its own):
+        # a crash leaves a file the next operation's tidy removes. One fsync of the
+        # directory then makes every new name durable before the manifest names it.
         directory = self.path(manifest.session_id)
         for role, content in new_files.items():
             name = f"{role}-{secrets.token_hex(6)}"
@@ -258,7 +262,7 @@ class WorkspaceStore:
                 manifest.sizes[role] = content.stat().st_size
                 os.replace(content, directory / name)
             else:
-                publish_bytes(directory, name, content)
+                _write_new(directory / name, content)
                 manifest.sizes[role] = len(content)
             manifest.files[role] = name
         manifest.sizes = {role: size for role, size in manifest.sizes.items() if role in manifest.files}
@@ -305,6 +309,14 @@ class WorkspaceStore:
         for entry in os.scandir(directory):
             if entry.name not in keep:
                 Path(entry.path).unlink(missing_ok=True)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a file that must not exist yet, durably (fsync'd; its name is not)."""
+    with open(path, "xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _fsync_file(path: Path) -> None:
