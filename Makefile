@@ -110,11 +110,12 @@ lock: $(VENV)/.installed-uv
 	$(COMPILE) --extra test --extra browser -c requirements/test.lock -o requirements/browser.lock pyproject.toml
 	$(COMPILE) -o requirements/tools.lock requirements/tools.in
 
-# Engine, corpus, service, listing and crowd benchmarks; results and how to read them are in
-# docs/BENCHMARKS.md. Each fails if one of its targets is missed; the service, fairness,
-# listing and crowd benchmarks start their own 2-worker servers.
-# Every benchmark runs, whichever misses a target; the target fails at the end, naming them.
-BENCHES = parse_memory engines corpus service fairness listing crowd shared_store
+# Engine, corpus, service, upload, idle, listing and crowd benchmarks; results and how to
+# read them are in docs/BENCHMARKS.md. Each fails if one of its targets is missed; the
+# service, upload, idle, fairness, listing and crowd benchmarks start their own 2-worker
+# servers. Every benchmark runs, whichever misses a target; the target fails at the end,
+# naming them.
+BENCHES = parse_memory engines corpus service upload idle fairness listing crowd shared_store
 bench: $(VENV)/.installed-test
 	@missed=""; for bench in $(BENCHES); do \
 		echo "== bench.$$bench"; $(BIN)/python -m bench.$$bench || missed="$$missed bench.$$bench"; \
