@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
@@ -98,6 +99,11 @@ async def _beside(work: Awaitable[T], aside: Callable[..., U], *args: object) ->
     return result, await beside
 
 
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
 class WorkspaceService:
     def __init__(self, settings: Settings, backend: Backend, pool: JobPool) -> None:
         self.settings = settings
@@ -169,7 +175,7 @@ class WorkspaceService:
         Admitted as a whole (parse, commit) once it holds the lock, while it can be done
         in time: a request waiting for its workspace is not work queued."""
         async with self._locked(sid, tidy=False) as lease, self.pool.admitted(self._budget(staged.stat().st_size)):
-            output, existing = await _beside(self._parse_pdf(staged), self._tidied_manifest, lease)
+            output, existing = await _beside(self._parse_pdf(staged), self._prepared, lease, staged)
             manifest = existing or await asyncio.to_thread(self.store.create, lease)
             manifest.files.pop(SPREADSHEET, None)
             manifest.files.pop(MERGED_CSV, None)
@@ -186,9 +192,13 @@ class WorkspaceService:
         metrics.PAGES.inc(output.summary["pages"])
         return output.summary
 
-    def _tidied_manifest(self, lease: Lease) -> Manifest | None:
-        """The workspace tidied (as ``_locked`` does), and its manifest (None if none)."""
+    def _prepared(self, lease: Lease, staged: Path) -> Manifest | None:
+        """What an upload does while its PDF is parsed: the workspace tidied (as
+        ``_locked`` does), the staged body made durable (a store that keeps it as a file
+        then finds nothing left to write when it fsyncs it in the commit), and the
+        workspace's manifest (None if none)."""
         self.store.tidy(lease)
+        _fsync(staged)
         return self.store.manifest(lease.sid)
 
     async def upload_spreadsheet(self, sid: str, staged: Path, filename: str) -> dict:
