@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .bol import (PageText, extract_pdf, extraction_records, first_reading, merge,
                   pdfium_page_count, read_spreadsheet, write_bol_csv)
 from .bol.model import Extraction
+from .bol.workbook import bol_workbook
 
 
 @dataclass
@@ -85,3 +86,8 @@ def merge_job(extraction_json: bytes, sheet_path: str) -> MergeOutput:
         sheet = read_spreadsheet(handle.read())
     result = merge(extraction, sheet)
     return MergeOutput(csv=write_bol_csv(result.records).encode(), summary=result.summary())
+
+
+def workbook_job(csv: bytes) -> bytes:
+    """The .xlsx of a BOL CSV (as published)."""
+    return bol_workbook(csv.decode())

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from tests.server import DEBUG_TOKEN, Server
@@ -116,6 +118,13 @@ def test_the_whole_workflow_in_the_page_gives_the_exact_csv(tab, site):
     saved = Path(download.value.path()).read_bytes()
     assert saved == (EXAMPLES / "sample_bol.csv").read_bytes()
     assert download.value.suggested_filename == "BOL_processed.csv"
+    with tab.page.expect_download() as workbook:
+        tab.page.click("#download-xlsx")
+    assert workbook.value.suggested_filename == "BOL_processed.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(workbook.value.path()).read_bytes())).active
+    rows = [["" if cell.value is None else cell.value for cell in row] for row in sheet.iter_rows(max_col=28)]
+    assert rows[0][12] == "Purchase Order No." and rows[1][12] == "88-7731" and rows[1][13] == 40
+    assert len(rows) == 7
     tab.picture("workflow.png")
     assert tab.unexpected() == []
 
@@ -155,6 +164,7 @@ def test_start_over_empties_the_workspace(tab, site):
         assert http.get("/status", params={"_sid": tab.sid()}).json()["stage"] == "merged"
         tab.page.click("#start-over")
         tab.page.wait_for_selector("#download", state="hidden")
+        assert tab.page.is_hidden("#download-xlsx")
         assert http.get("/status", params={"_sid": tab.sid()}).json()["exists"] is False
     assert tab.page.is_hidden("#pdf-report") and tab.page.is_hidden("#preview-box")
     assert "Started over" in tab.text("#result-state")

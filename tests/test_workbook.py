@@ -17,8 +17,9 @@ import pytest
 from bolservice.bol import BOL_COLUMNS, write_bol_csv
 from bolservice.bol.workbook import CellTooLongError, bol_workbook, typed_cell
 from bolservice.cli import main
+from bolservice.bol.workbook import XLSX_TYPE
 from tests.corpus import corpus_cases
-from tests.test_api import EXAMPLES, MERGED
+from tests.test_api import EXAMPLES, MERGED, PDF_ONLY, download, merged_workspace, new_sid, upload
 
 IDENTIFIERS = ("Purchase Order No.", "Invoice No.", "Style", "RTS ID", "Load #", "Outbound BOL", "Release")
 
@@ -201,3 +202,59 @@ def test_libreoffice_opens_the_workbook_and_writes_our_csv_back(tmp_path):
         back = (tmp_path / "back" / f"{name}.csv").read_text(encoding="utf-8")
         # Calc keeps a line break inside a cell as LF, whichever break the cell holds.
         assert csv_rows(back) == [[cell.replace("\r\n", "\n") for cell in row] for row in csv_rows(content)], name
+
+
+def workbook_rows(data: bytes) -> list[list[str]]:
+    return [[shown(cell) for cell in row] for row in read_back(data).iter_rows(max_col=len(BOL_COLUMNS))]
+
+
+def test_the_service_serves_the_workbook_beside_an_unchanged_csv(client):
+    sid = merged_workspace(client)
+    answer = client.get("/download-bol", params={"_sid": sid, "format": "xlsx"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == XLSX_TYPE
+    assert answer.headers["content-disposition"] == 'attachment; filename="BOL_processed.xlsx"'
+    assert workbook_rows(answer.content) == csv_rows(MERGED.decode())
+    sheet = read_back(answer.content)
+    assert sheet["M2"].value == "88-7731" and isinstance(sheet["N2"].value, int)  # a PO number, cartons
+    # The CSV stays the default, byte for byte, whatever was asked before.
+    assert download(client, sid).content == MERGED
+    assert client.get("/download-bol", params={"_sid": sid, "format": "csv"}).content == MERGED
+
+
+def test_an_accept_that_names_the_workbook_first_gets_it(client):
+    sid = new_sid()
+    assert upload(client, sid).status_code == 200
+    first = client.get("/download-bol", params={"_sid": sid}, headers={"Accept": f"{XLSX_TYPE}, text/csv;q=0.5"})
+    assert first.headers["content-type"] == XLSX_TYPE
+    assert workbook_rows(first.content) == csv_rows(PDF_ONLY.decode())
+    later = client.get("/download-bol", params={"_sid": sid}, headers={"Accept": f"text/csv, {XLSX_TYPE}"})
+    assert later.content == PDF_ONLY
+    named = client.get(f"/download-bol/orders_{sid[:8]}.csv", params={"_sid": sid, "format": "xlsx"})
+    assert named.headers["content-disposition"] == f'attachment; filename="orders_{sid[:8]}.xlsx"'
+    legacy = client.get("/download", params={"_sid": sid, "format": "xlsx"})
+    assert legacy.headers["content-disposition"] == 'attachment; filename="combined_data.xlsx"'
+
+
+def test_a_format_the_service_does_not_make_is_a_clear_400(client):
+    sid = merged_workspace(client)
+    answer = client.get("/download-bol", params={"_sid": sid, "format": "pdf"})
+    assert answer.status_code == 400 and answer.json()["code"] == "bad_request"
+    assert "csv or xlsx" in answer.json()["error"]
+    missing = client.get("/download-bol", params={"_sid": new_sid(), "format": "xlsx"})
+    assert missing.status_code == 404 and missing.json()["code"] in ("unknown_workspace", "missing_step")
+
+
+def test_a_cell_excel_cannot_hold_is_a_422_for_the_workbook_and_the_csv_still_serves_it(client):
+    from tests.test_api import upload_sheet
+
+    sid = new_sid()
+    assert upload(client, sid).status_code == 200
+    name = "ROSS " + "X" * 40_000
+    sheet = ("Invoice No.,Style,Cartons,Pieces,Ship-to Name\r\n"
+             f"B200002,RS2001,40,480,{name}\r\n").encode()
+    assert upload_sheet(client, sid, sheet).status_code == 200
+    answer = client.get("/download-bol", params={"_sid": sid, "format": "xlsx"})
+    assert answer.status_code == 422 and answer.json()["code"] == "unusable_content"
+    assert "Ship To Name" in answer.json()["error"] and "download the CSV" in answer.json()["error"]
+    assert name in download(client, sid).text

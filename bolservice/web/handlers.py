@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .. import metrics
+from ..bol.workbook import XLSX_TYPE
 from ..config import Settings
 from ..service import ResultFile, WorkspaceService, iso
 from ..workspace import SID_PATTERN, validate_sid
@@ -78,6 +79,18 @@ def private_json(content: dict, status: int = 200) -> JSONResponse:
 def download_url(sid: str) -> str:
     """Where the workspace's BOL CSV is downloaded (a valid sid needs no escaping)."""
     return f"/download-bol?_sid={sid}"
+
+
+def wants_workbook(request: Request) -> bool:
+    """Whether a download asks for the workbook: ``?format=xlsx``, or, without ``format``,
+    an Accept header whose first type is the .xlsx type. ``format`` is csv or xlsx."""
+    form = request.query_params.get("format")
+    if form is not None:
+        if form.lower() not in ("csv", "xlsx"):
+            raise BadRequest(f"?format= takes csv or xlsx, not {form[:20]!r}")
+        return form.lower() == "xlsx"
+    first = request.headers.get("accept", "").split(",")[0]
+    return first.split(";")[0].strip().lower() == XLSX_TYPE
 
 
 def attachment_name(requested: str) -> str:
@@ -177,9 +190,16 @@ class Api:
         return await self._bol_csv(request, attachment_name(request.path_params["filename"]))
 
     async def _bol_csv(self, request: Request, attachment: str) -> Response:
-        """The workspace's BOL CSV, offered as ``attachment`` (a name that needs no quoting)."""
-        data = await self.service.result(sid_of(request))
-        return Response(data, media_type="text/csv; charset=utf-8", headers={
+        """The workspace's BOL CSV, or its workbook (``format=xlsx``, or an Accept that
+        names the .xlsx type first), offered as ``attachment`` (a name that needs no
+        quoting; a workbook's ``.csv`` becomes ``.xlsx``)."""
+        sid = sid_of(request)
+        if wants_workbook(request):
+            data, media_type = await self.service.workbook(sid), XLSX_TYPE
+            attachment = attachment.removesuffix(".csv") + ".xlsx" if attachment.endswith(".csv") else attachment
+        else:
+            data, media_type = await self.service.result(sid), "text/csv; charset=utf-8"
+        return Response(data, media_type=media_type, headers={
             **PRIVATE, "Content-Disposition": f'attachment; filename="{attachment}"'})
 
     async def status(self, request: Request) -> Response:

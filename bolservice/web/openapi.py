@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from .. import __version__
+from ..bol.workbook import XLSX_TYPE
 from .errors import CODES
 
 SID = {"name": "_sid", "in": "query", "required": True,
@@ -70,9 +71,14 @@ UPLOADED = _json(_obj(status=STR, message=STR, session_id=STR, filename=STR, pag
 MERGED = _json(_obj(status=STR, message=STR, session_id=STR, filename=STR, rows_in_file=INT,
                     rows_matched=INT, pdf_rows_unmatched=INT, file_rows_unmatched=INT,
                     warnings=WARNINGS), "Spreadsheet merged; the merged BOL CSV is published.")
-CSV_FILE = {"description": "The 28-column BOL CSV (attachment).",
+CSV_FILE = {"description": "The 28-column BOL CSV (attachment), or with format=xlsx (or an Accept that names "
+                           "the .xlsx type first) the same rows as an Excel workbook with typed cells.",
             "headers": {"Content-Disposition": {"schema": STR}},
-            "content": {"text/csv": {"schema": {"type": "string"}}}}
+            "content": {"text/csv": {"schema": {"type": "string"}},
+                        XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
+FORMAT = {"name": "format", "in": "query", "required": False,
+          "description": "csv (the default) or xlsx: the BOL as an Excel workbook whose cells have their types.",
+          "schema": {"type": "string", "enum": ["csv", "xlsx"]}}
 STATUS = _json(_obj(status=STR, session_id=STR, exists=BOOL, has_pdf=BOOL, has_csv=BOOL,
                     has_processed_data=BOOL, created_at={"type": ["string", "null"]},
                     updated_at={"type": ["string", "null"]}, stage={"type": ["string", "null"]}),
@@ -119,8 +125,8 @@ def openapi_document() -> dict:
     new_session = _op("Create an empty workspace (POST wipes an existing one, GET leaves it as it is and "
                       "answers status 'exists'; generates an id if none)",
                       [OPTIONAL_SID, ALIAS], CREATED, "400", "409", "507")
-    download = _op("Download the BOL CSV: the merge if there is one, else the PDF's rows",
-                   [SID, ALIAS], CSV_FILE, "400", "404", "409")
+    download = _op("Download the BOL CSV (or workbook): the merge if there is one, else the PDF's rows",
+                   [SID, ALIAS, FORMAT], CSV_FILE, "400", "404", "409", "422", "503", "504")
     ping = _op("Cheap liveness", [], _json(_obj(status=STR, message=STR), "Alive."))
     health = _op("Liveness and readiness", [], _json(_obj(status=STR, checks={"type": "object"}), "Healthy."))
     unhealthy = error_schema(503)  # the checks' answer, with an error's members
@@ -173,7 +179,7 @@ def openapi_document() -> dict:
                                         "404", *UPLOAD_ERRORS, body=SHEET_BODY)},
             "/download-bol": {"get": download},
             "/download-bol/{filename}": {"get": {
-                **download, "parameters": [FILENAME_PATH, SID, ALIAS],
+                **download, "parameters": [FILENAME_PATH, SID, ALIAS, FORMAT],
                 "summary": "Same as /download-bol, saved under the name in the path when it is a safe one"}},
             "/download": {"get": {**download, "summary": "Same as /download-bol, saved as combined_data.csv"}},
             "/status": {"get": _op("The workspace's state", [SID, ALIAS], STATUS, "400")},

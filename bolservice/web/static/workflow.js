@@ -1,4 +1,5 @@
-// The workflow page: PDF → report, spreadsheet → matches, preview and download of the BOL CSV.
+// The workflow page: PDF → report, spreadsheet → matches, preview and download of the BOL CSV
+// (or its Excel workbook).
 // It works on a workspace of this tab's own, through the same endpoints as any client.
 import { call, callPatiently, element, problem, showProblem } from "./api.js";
 
@@ -172,7 +173,7 @@ async function showResult() {
   const answer = await call("GET", at("/download-bol"));
   if (answer.status !== 200) {
     $("preview-box").hidden = true;
-    $("download").hidden = true;
+    showDownloads(false);
     return;
   }
   const { rows, hidden } = previewTable(parseCsv(answer.text));
@@ -182,8 +183,15 @@ async function showResult() {
     (hidden ? `. ${hidden} column(s) empty in these rows are left out here; the download has all of them.` : ".");
   $("preview-box").hidden = false;
   $("download").href = at("/download-bol");
-  $("download").hidden = false;
+  $("download-xlsx").href = at("/download-bol") + "&format=xlsx";
+  showDownloads(true);
   enable("result-step", true);
+}
+
+// The CSV and its workbook are offered together, or neither.
+function showDownloads(shown) {
+  $("download").hidden = !shown;
+  $("download-xlsx").hidden = !shown;
 }
 
 async function startOver() {
@@ -198,7 +206,7 @@ async function startOver() {
   enable("sheet-step", false);
   enable("result-step", false);
   $("preview-box").hidden = true;
-  $("download").hidden = true;
+  showDownloads(false);
   $("result-state").textContent = "Started over: the workspace is empty. Choose a PDF to begin.";
   $("pdf-file").focus();
 }
