@@ -1,10 +1,10 @@
 """Builds tests/corpus/: BOL PDFs printed by real, different PDF producers.
 
 Each document is drawn from a seeded model (2–4 invoices, at least one spanning 2–3
-pages, true totals, a cube, shipping instructions and a freight figure below them) and
-printed by one producer in one font and size. Its expected CSV is computed from the model
-(``model.Invoice``/``PdfRow`` → ``extraction_records`` → ``write_bol_csv``), never by
-reading the PDF.
+pages; each producer's long one 18 invoices of 2–3 pages; true totals, a cube, shipping
+instructions and a freight figure below them) and printed by one producer in one font and
+size. Its expected CSV is computed from the model (``model.Invoice``/``PdfRow`` →
+``extraction_records`` → ``write_bol_csv``), never by reading the PDF.
 
 ``python -m tests.corpus_build [--only PRODUCER ...] [--out DIR]``
 
@@ -164,10 +164,11 @@ def make_doc(name: str, producer: str, font: str, size: int, **options) -> Doc:
     """The document ``name``: its content depends only on SEED and the name."""
     rng = random.Random(SEED ^ zlib.crc32(name.encode()))
     rows_per_page = {8: 9, 9: 8, 10: 7}[size]
-    count = rng.randint(2, 4)
+    long = "invoices" in options  # a long BOL: that many invoices, each over 2-3 pages
+    count = options["invoices"] if long else rng.randint(2, 4)
     spanning = rng.randrange(count)
     used: set[str] = set()
-    invoices = [_invoice(rng, used, rng.randint(2, 3) if i == spanning else 1, rows_per_page)
+    invoices = [_invoice(rng, used, rng.randint(2, 3) if long or i == spanning else 1, rows_per_page)
                 for i in range(count)]
     return Doc(name, producer, font, size, options, rng.choice(COMPANIES), invoices)
 
@@ -707,6 +708,11 @@ PLAN: list[tuple[str, str, int, dict]] = [
     ("cairo", "liberation-serif", 8, {}),
     ("rsvg", "carlito", 9, {}),
     ("rsvg", "liberation-sans", 8, {}),
+    # Each producer's long BOL, some 45 pages: what the service reads in page ranges.
+    *((producer, font, 9, {"invoices": 18, "variant": "long"}) for producer, font in (
+        ("writer", "liberation-sans"), ("chromium", "liberation-sans"), ("weasyprint", "liberation-serif"),
+        ("wkhtmltopdf", "liberation-sans"), ("fpdf2", "dejavu-sans"), ("platypus", "dejavu-sans"),
+        ("groff", "times"), ("cairo", "liberation-mono"), ("rsvg", "carlito"))),
 ]
 
 
@@ -739,7 +745,8 @@ def readme(docs: list[Doc]) -> str:
         "and `<name>.csv` is what /download-bol must serve for it without a spreadsheet,",
         "computed from that model, never read from the PDF. `tests/corpus.py` lists the cases.",
         "",
-        "Every document holds 2–4 invoices, one of them over 2–3 pages; numbers carry",
+        "Every document holds 2–4 invoices, one of them over 2–3 pages (a `-long` one, 18",
+        "invoices, each over 2–3 pages); numbers carry",
         "thousands commas (some pieces do not); the cube line follows the totals, and a",
         "two-decimal freight figure follows `SHIPPING INSTRUCTIONS:`.",
         "",
