@@ -115,7 +115,7 @@ lock: $(VENV)/.installed-uv
 # service, upload, idle, fairness, listing and crowd benchmarks start their own 2-worker
 # servers. Every benchmark runs, whichever misses a target; the target fails at the end,
 # naming them.
-BENCHES = parse_memory engines corpus service upload idle fairness listing crowd shared_store
+BENCHES = parse_memory engines corpus service upload idle workbook fairness listing crowd shared_store
 bench: $(VENV)/.installed-test
 	@missed=""; for bench in $(BENCHES); do \
 		echo "== bench.$$bench"; $(BIN)/python -m bench.$$bench || missed="$$missed bench.$$bench"; \

@@ -19,7 +19,7 @@ multipart uploads as partner apps send them, each PDF on its own workspace; 3 wa
 rounds, then ``ROUNDS`` rounds that upload every PDF once each (so the host's slow moments
 fall on all of them). An upload's time runs from the first byte sent to the parsed answer.
 
-Targets (issue 24): each upload's p50 ≤ 4 × its pypdfium2 floor + 100 ms and ≤ 0.15 × its
+Targets: each upload's p50 ≤ 4 × its pypdfium2 floor + 100 ms and ≤ 0.15 × its
 pdfplumber floor; in process, auto ≤ 1.25 × pdfium. Prints the load average at the start
 and the end (neighbours on the host slow every figure), and exits 1 if a target is missed.
 """
