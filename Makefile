@@ -71,7 +71,8 @@ POSTGRES_TESTS := tests/test_store_contract.py tests/test_shared_store.py
 # The HTTP suite again, its server two instances on one PostgreSQL store taking the
 # requests in turn (tests/conftest.py --shared-store).
 SHARED_HTTP_TESTS := tests/test_api.py tests/test_old_routes.py tests/test_integration.py \
-	tests/test_error_codes.py tests/test_hostile.py tests/test_pages.py
+	tests/test_error_codes.py tests/test_hostile.py tests/test_pages.py tests/test_damaged.py \
+	tests/test_workbook.py
 test-postgres: $(VENV)/.installed-test
 	$(BIN)/python -c 'import sys, tests.pgcluster as c; sys.exit(c.binaries() is None)' || { \
 	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
