@@ -1,5 +1,5 @@
 """Instances sharing one PostgreSQL store, failing as real processes fail (shared/API.md,
-"Several hosts"; issue 23).
+"Several hosts").
 
 Each test starts its own `bolservice serve` instances (2 workers each) on a fresh database
 of a throwaway cluster (tests/pgcluster.py), and where it says so nginx in front of them
