@@ -26,12 +26,13 @@ from .jobs import MergeOutput, PdfOutput, merge_job, pdf_job, pdf_part_job, pdf_
 from .pool import JobPool, JobTimeout
 from .workspace import Manifest, listed, new_sid, validate_sid
 
+T, U = TypeVar("T"), TypeVar("U")
+
 # A job on the bulk lane may take this long, plus this much per MB of the files it reads
 # (a 2,000-page BOL of 3.5 MB gets 80 s; the pdfplumber reading of a dense 40-page one
 # some 10 s), up to BOLSERVICE_JOB_TIMEOUT.
 BUDGET_SECONDS = 10.0
 BUDGET_SECONDS_PER_MB = 20.0
-T, U = TypeVar("T"), TypeVar("U")
 # Listing entries kept ready to send (about 400 bytes each); past this, the oldest go.
 LISTED_KEPT = 20_000
 
